@@ -1,0 +1,42 @@
+// The whole `error.code` vocabulary of the API, HTTP and WebSocket alike, in one place.
+// Clients switch on these strings, so they are part of the contract: add, never rename.
+
+export const ErrorCode = {
+  // 400: the request itself is wrong
+  InvalidRequest: 'invalid_request',
+  InvalidJson: 'invalid_json',
+  InvalidField: 'invalid_field',
+  UnknownField: 'unknown_field',
+  InvalidLockedField: 'invalid_locked_field',
+  InvalidTtl: 'invalid_ttl',
+  UnknownModel: 'unknown_model',
+  NotRealtimeModel: 'not_realtime_model',
+  UnsupportedVoice: 'unsupported_voice',
+  UnsupportedModality: 'unsupported_modality',
+  UnsupportedReasoningEffort: 'unsupported_reasoning_effort',
+  UnsupportedTurnDetection: 'unsupported_turn_detection',
+  // 401: who is asking
+  MissingCredentials: 'missing_credentials',
+  InvalidAuthorizationHeader: 'invalid_authorization_header',
+  ManagementKeyNotAllowed: 'management_key_not_allowed',
+  InvalidApiKey: 'invalid_api_key',
+  NotRuntimeKey: 'not_runtime_key',
+  KeyWithoutProject: 'key_without_project',
+  // 404 / 405 / 413 / 415: the route or the transport
+  NotFound: 'not_found',
+  MethodNotAllowed: 'method_not_allowed',
+  PayloadTooLarge: 'payload_too_large',
+  UnsupportedMediaType: 'unsupported_media_type',
+  // 5xx: this deployment cannot serve the request right now (fail closed)
+  TicketsDisabled: 'tickets_disabled',
+  TicketStoreUnavailable: 'ticket_store_unavailable',
+  AuthUnavailable: 'auth_unavailable',
+  InternalError: 'internal_error',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The one error body shape of the API: `{"error":{"code","message","details?"}}`. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}

@@ -1,0 +1,19 @@
+// An API error as a value: an HTTP status plus a stable code, rendered by RealtimeErrorFilter.
+import { HttpException } from '@nestjs/common';
+import type { ErrorBody, ErrorCode } from './error-codes.js';
+
+export class RealtimeApiError extends HttpException {
+  constructor(
+    status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(toErrorBody(code, message, details), status, options);
+  }
+}
+
+export function toErrorBody(code: string, message: string, details?: unknown): ErrorBody {
+  return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
+}

@@ -1,0 +1,36 @@
+// Public API of nestjs-realtime-sessions.
+export { RealtimeSessionsModule } from './realtime-sessions.module.js';
+export { REALTIME_SESSIONS_MODULE_OPTIONS } from './realtime-sessions.module-definition.js';
+export {
+  DEFAULT_TICKET_TTL_SECONDS,
+  MAX_TICKET_TTL_SECONDS,
+  MIN_TICKET_TTL_SECONDS,
+  REALTIME_SESSIONS_PATH,
+  REALTIME_SOCKET_PATH,
+  type RealtimeSessionsModuleOptions,
+} from './realtime-sessions.options.js';
+export { ApiKeyVerifier, type ApiKeyIdentity, type ApiKeyKind } from './auth/api-key-verifier.js';
+export { StaticApiKeyVerifier, type StaticApiKey } from './auth/static-api-key.verifier.js';
+export { ApiKeyAuthenticator, type RuntimeIdentity } from './auth/api-key.authenticator.js';
+export { ApiKeyGuard } from './auth/api-key.guard.js';
+export { TicketRepository } from './tickets/ticket.repository.js';
+export { InMemoryTicketRepository, type InMemoryTicketRepositoryOptions } from './tickets/in-memory-ticket.repository.js';
+export type { TicketRecord } from './tickets/ticket.record.js';
+export { TicketService, type MintedTicket } from './tickets/ticket.service.js';
+export { generateTicketSecret, ticketIdOf } from './tickets/ticket-secret.js';
+export { ModelCatalogue, BUILT_IN_MODELS, providerOf, type ModelDefinition } from './session-config/model-catalogue.js';
+export {
+  SESSION_CONFIG_FIELDS,
+  type SessionConfig,
+  type SessionConfigField,
+  type Modality,
+  type ReasoningEffort,
+  type ToolDefinition,
+  type TurnDetection,
+  type TurnDetectionType,
+} from './session-config/session-config.js';
+export { isZeroValue } from './session-config/zero-value.js';
+export { ErrorCode, type ErrorBody } from './errors/error-codes.js';
+export { RealtimeApiError } from './errors/realtime-api.error.js';
+export { RealtimeErrorFilter } from './errors/realtime-error.filter.js';
+export type { RealtimeSessionResponse } from './issuance/realtime-sessions.controller.js';

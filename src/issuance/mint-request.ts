@@ -1,0 +1,58 @@
+// Parsing of the POST /v3/realtime-sessions body (PROTOCOL.md §1) into what a ticket binds.
+import { HttpStatus } from '@nestjs/common';
+import { ErrorCode } from '../errors/error-codes.js';
+import { RealtimeApiError } from '../errors/realtime-api.error.js';
+import {
+  DEFAULT_TICKET_TTL_SECONDS,
+  MAX_TICKET_TTL_SECONDS,
+  MIN_TICKET_TTL_SECONDS,
+} from '../realtime-sessions.options.js';
+import { CreateRealtimeSessionDto } from '../session-config/session-config.dto.js';
+import { isSessionConfigField, type SessionConfig, type SessionConfigField } from '../session-config/session-config.js';
+import { assertValid, isPlainObject } from '../session-config/validation.js';
+
+export interface MintRequest {
+  config: SessionConfig;
+  lockedFields: SessionConfigField[];
+  ttlSeconds: number;
+}
+
+function badRequest(code: ErrorCode, message: string, details?: unknown): RealtimeApiError {
+  return new RealtimeApiError(HttpStatus.BAD_REQUEST, code, message, details);
+}
+
+/** `body` is the parsed JSON (undefined for an empty body). */
+export function parseMintRequest(body: unknown): MintRequest {
+  if (body === undefined || body === null) return { config: {}, lockedFields: [], ttlSeconds: DEFAULT_TICKET_TTL_SECONDS };
+  if (!isPlainObject(body)) throw badRequest(ErrorCode.InvalidRequest, 'Request body must be a JSON object');
+
+  if (typeof body.ttl_seconds === 'number' && !Number.isInteger(body.ttl_seconds)) {
+    throw badRequest(ErrorCode.InvalidTtl, 'ttl_seconds must be an integer', { field: 'ttl_seconds' });
+  }
+  if (body.ttl_seconds !== undefined && body.ttl_seconds !== null && typeof body.ttl_seconds !== 'number') {
+    throw badRequest(ErrorCode.InvalidTtl, 'ttl_seconds must be an integer', { field: 'ttl_seconds' });
+  }
+  assertValid(CreateRealtimeSessionDto, body);
+
+  const lockedFields: SessionConfigField[] = [];
+  for (const name of (body.locked_fields as unknown[] | null | undefined) ?? []) {
+    if (!isSessionConfigField(name)) {
+      throw badRequest(ErrorCode.InvalidLockedField, `Unknown locked field "${String(name)}"`, { field: 'locked_fields', value: name });
+    }
+    if (!lockedFields.includes(name)) lockedFields.push(name);
+  }
+
+  const ttl = (body.ttl_seconds as number | null | undefined) || DEFAULT_TICKET_TTL_SECONDS;
+  return {
+    config: body.config ? compact(body.config as Record<string, unknown>) : {},
+    lockedFields,
+    ttlSeconds: Math.min(MAX_TICKET_TTL_SECONDS, Math.max(MIN_TICKET_TTL_SECONDS, ttl)),
+  };
+}
+
+/** Drops absent keys; the validated input is otherwise kept as sent. */
+function compact(config: Record<string, unknown>): SessionConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) if (value !== undefined) out[key] = value;
+  return out as SessionConfig;
+}

@@ -1,0 +1,56 @@
+// Checks of a config against what its model can do: the catalogue lookup and the capability rules.
+// Used at mint (bound model) and, after the overlay, at session start.
+import { HttpStatus } from '@nestjs/common';
+import { ErrorCode } from '../errors/error-codes.js';
+import { RealtimeApiError } from '../errors/realtime-api.error.js';
+import type { ModelCatalogue, ModelDefinition } from './model-catalogue.js';
+import type { SessionConfig } from './session-config.js';
+import { isZeroValue } from './zero-value.js';
+
+function invalid(code: ErrorCode, message: string, details?: unknown): RealtimeApiError {
+  return new RealtimeApiError(HttpStatus.BAD_REQUEST, code, message, details);
+}
+
+/** The catalogue entry of a realtime model, or a 400 error value naming why there is none. */
+export function resolveRealtimeModel(catalogue: ModelCatalogue, modelId: string): ModelDefinition {
+  const model = catalogue.get(modelId);
+  if (!model) throw invalid(ErrorCode.UnknownModel, `Unknown model "${modelId}"`, { field: 'model' });
+  if (!model.realtime) {
+    throw invalid(ErrorCode.NotRealtimeModel, `"${modelId}" is not a realtime model`, { field: 'model' });
+  }
+  return model;
+}
+
+/** Throws a 400 RealtimeApiError when a non-zero field asks for something the model lacks. */
+export function assertCapabilities(config: SessionConfig, model: ModelDefinition): void {
+  if (!isZeroValue(config.voice)) {
+    const voices = model.voices ?? [];
+    if (!voices.includes(config.voice as string)) {
+      throw invalid(
+        ErrorCode.UnsupportedVoice,
+        voices.length
+          ? `Voice "${config.voice}" is not available for ${model.id} (available: ${voices.join(', ')})`
+          : `${model.id} has no selectable voice`,
+        { field: 'voice' },
+      );
+    }
+  }
+  if (!isZeroValue(config.modalities)) {
+    const supported = model.modalities ?? ['audio', 'text'];
+    const missing = (config.modalities ?? []).filter((m) => !supported.includes(m));
+    if (missing.length) {
+      throw invalid(ErrorCode.UnsupportedModality, `${model.id} does not support modality "${missing[0]}"`, { field: 'modalities' });
+    }
+  }
+  if (!isZeroValue(config.reasoning_effort) && !model.reasoningEffort) {
+    throw invalid(ErrorCode.UnsupportedReasoningEffort, `${model.id} does not support reasoning_effort`, { field: 'reasoning_effort' });
+  }
+  const turnType = config.turn_detection?.type;
+  if (turnType && model.turnDetectionTypes && !model.turnDetectionTypes.includes(turnType)) {
+    throw invalid(
+      ErrorCode.UnsupportedTurnDetection,
+      `${model.id} does not support turn_detection.type "${turnType}" (supported: ${model.turnDetectionTypes.join(', ')})`,
+      { field: 'turn_detection.type' },
+    );
+  }
+}

@@ -1,0 +1,11 @@
+// The standalone server's root module: the realtime module configured from the environment.
+import { Module, type DynamicModule } from '@nestjs/common';
+import { RealtimeSessionsModule } from '../realtime-sessions.module.js';
+import type { StandaloneConfig } from './env-config.js';
+
+@Module({})
+export class StandaloneAppModule {
+  static register(config: StandaloneConfig): DynamicModule {
+    return { module: StandaloneAppModule, imports: [RealtimeSessionsModule.forRoot(config.options)] };
+  }
+}

@@ -1,0 +1,72 @@
+// Environment → module options for the standalone server. Bad values stop the server at start
+// with a message naming the variable, never a silent default.
+import { randomBytes } from 'node:crypto';
+import type { StaticApiKey } from '../auth/static-api-key.verifier.js';
+import type { RealtimeSessionsModuleOptions } from '../realtime-sessions.options.js';
+
+export interface StandaloneConfig {
+  port: number;
+  host: string | undefined;
+  options: RealtimeSessionsModuleOptions;
+  /** Set when no keys were configured: the generated key, to print once. */
+  devApiKey: string | undefined;
+}
+
+export class EnvConfigError extends Error {}
+
+export function parseBoolean(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === '') return fallback;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new EnvConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+export function parseInteger(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new EnvConfigError(`${name} must be an integer in [${min}, ${max}], got "${value}"`);
+  }
+  return n;
+}
+
+/** `REALTIME_API_KEYS=<project>:<key>,<project>:<key>` */
+export function parseApiKeys(value: string | undefined): StaticApiKey[] {
+  if (value === undefined || value.trim() === '') return [];
+  return value.split(',').map((entry, i) => {
+    const trimmed = entry.trim();
+    const colon = trimmed.indexOf(':');
+    const projectId = colon > 0 ? trimmed.slice(0, colon) : '';
+    const key = colon > 0 ? trimmed.slice(colon + 1) : '';
+    if (!projectId || !key) {
+      // The entry itself may be a key: never echo it.
+      throw new EnvConfigError(`REALTIME_API_KEYS entry #${i + 1} must be "<project>:<key>"`);
+    }
+    return { projectId, key };
+  });
+}
+
+export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
+  const apiKeys = parseApiKeys(env.REALTIME_API_KEYS);
+  let devApiKey: string | undefined;
+  if (apiKeys.length === 0) {
+    devApiKey = `rtk-dev-${randomBytes(24).toString('base64url')}`;
+    apiKeys.push({ projectId: 'dev', key: devApiKey, keyId: 'dev' });
+  }
+  const publicUrl = env.PUBLIC_URL?.trim() || undefined;
+  if (publicUrl && !/^(https?|wss?):\/\/[^\s/]+/i.test(publicUrl)) {
+    throw new EnvConfigError(`PUBLIC_URL must be an absolute http(s) URL, got "${publicUrl}"`);
+  }
+  return {
+    port: parseInteger('PORT', env.PORT, 8080, 0, 65535),
+    host: env.HOST?.trim() || undefined,
+    devApiKey,
+    options: {
+      apiKeys,
+      ticketsEnabled: parseBoolean('REALTIME_TICKETS_ENABLED', env.REALTIME_TICKETS_ENABLED, true),
+      publicUrl: publicUrl?.replace(/^ws/i, 'http'),
+      formatAllErrors: true,
+    },
+  };
+}

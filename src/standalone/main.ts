@@ -1,0 +1,44 @@
+// Entry point of the standalone server: `npm start`. Configuration comes from the environment
+// (see README); with no API keys it runs in a dev mode with one generated key, printed once.
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { StandaloneAppModule } from './app.module.js';
+import { EnvConfigError, loadStandaloneConfig } from './env-config.js';
+
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('Standalone');
+  let config;
+  try {
+    config = loadStandaloneConfig();
+  } catch (err) {
+    if (err instanceof EnvConfigError) {
+      logger.error(`Invalid configuration: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const app = await NestFactory.create(StandaloneAppModule.register(config), { bufferLogs: false });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  await app.listen(config.port, config.host ?? '0.0.0.0');
+  const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  logger.log(`Realtime gateway listening on ${url}`);
+  if (config.devApiKey) {
+    // Printed once, to stdout only, so the developer can copy it; it is not kept anywhere.
+    process.stdout.write(
+      [
+        '',
+        '  DEV MODE: no REALTIME_API_KEYS configured. One runtime API key was generated for this run',
+        '  (project "dev"). It is printed only now and changes at every start:',
+        '',
+        `    REALTIME_API_KEY=${config.devApiKey}`,
+        '',
+        '  Set REALTIME_API_KEYS=<project>:<key>[,...] for real deployments.',
+        '',
+        '',
+      ].join('\n'),
+    );
+  }
+}
+
+void bootstrap();

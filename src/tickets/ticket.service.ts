@@ -1,0 +1,68 @@
+// Minting: turns an authenticated, validated request into a stored single-use ticket.
+// Fails closed: a ticket that could not be stored is never handed out.
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import type { RuntimeIdentity } from '../auth/api-key.authenticator.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { RealtimeApiError } from '../errors/realtime-api.error.js';
+import type { MintRequest } from '../issuance/mint-request.js';
+import { RESOLVED_OPTIONS } from '../realtime-sessions.constants.js';
+import type { ResolvedRealtimeSessionsOptions } from '../realtime-sessions.options.js';
+import { assertCapabilities, resolveRealtimeModel } from '../session-config/capabilities.js';
+import { ModelCatalogue } from '../session-config/model-catalogue.js';
+import { isZeroValue } from '../session-config/zero-value.js';
+import { generateTicketSecret, ticketIdOf } from './ticket-secret.js';
+import type { TicketRecord } from './ticket.record.js';
+import { TicketRepository } from './ticket.repository.js';
+
+export interface MintedTicket {
+  /** The client secret: returned to the minting backend once, never stored or logged. */
+  secret: string;
+  record: TicketRecord;
+}
+
+@Injectable()
+export class TicketService {
+  private readonly logger = new Logger(TicketService.name);
+
+  constructor(
+    private readonly repository: TicketRepository,
+    private readonly catalogue: ModelCatalogue,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
+  ) {}
+
+  assertEnabled(): void {
+    if (!this.options.ticketsEnabled) {
+      throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.TicketsDisabled, 'Realtime tickets are disabled on this deployment');
+    }
+  }
+
+  /** Checks a bound config against the catalogue; throws a 400 RealtimeApiError. */
+  assertBindable(request: MintRequest): void {
+    const modelId = request.config.model;
+    if (isZeroValue(modelId)) return;
+    const model = resolveRealtimeModel(this.catalogue, modelId as string);
+    assertCapabilities(request.config, model);
+  }
+
+  async mint(identity: RuntimeIdentity, request: MintRequest, now = Date.now()): Promise<MintedTicket> {
+    this.assertEnabled();
+    this.assertBindable(request);
+    const secret = generateTicketSecret();
+    const record: TicketRecord = {
+      id: ticketIdOf(secret),
+      projectId: identity.projectId,
+      keyId: identity.keyId,
+      config: request.config,
+      lockedFields: request.lockedFields,
+      createdAt: now,
+      expiresAt: now + request.ttlSeconds * 1000,
+    };
+    try {
+      await this.repository.save(record);
+    } catch (err) {
+      this.logger.error(`Ticket store failed on save: ${(err as Error)?.message ?? String(err)}`);
+      throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.TicketStoreUnavailable, 'The ticket store is unavailable; no ticket was issued');
+    }
+    return { secret, record };
+  }
+}
