@@ -7,6 +7,8 @@ export {
   MIN_TICKET_TTL_SECONDS,
   REALTIME_SESSIONS_PATH,
   REALTIME_SOCKET_PATH,
+  DEFAULT_LIMITS,
+  type SessionLimits,
   type RealtimeSessionsModuleOptions,
 } from './realtime-sessions.options.js';
 export { ApiKeyVerifier, type ApiKeyIdentity, type ApiKeyKind } from './auth/api-key-verifier.js';
@@ -34,3 +36,21 @@ export { ErrorCode, type ErrorBody } from './errors/error-codes.js';
 export { RealtimeApiError } from './errors/realtime-api.error.js';
 export { RealtimeErrorFilter } from './errors/realtime-error.filter.js';
 export type { RealtimeSessionResponse } from './issuance/realtime-sessions.controller.js';
+export { RealtimeGateway } from './gateway/realtime.gateway.js';
+export { RealtimeConnectionGuard, MARKER_PROTOCOL, TICKET_PROTOCOL_PREFIX } from './gateway/realtime-connection.guard.js';
+export { RealtimeProxyService } from './gateway/realtime-proxy.service.js';
+export { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
+export { CloseCode } from './gateway/realtime-session.js';
+export { SessionEventsHook, NoopSessionEventsHook, type SessionStartedEvent, type SessionEndedEvent } from './gateway/session-events.js';
+export { SessionLimiter, InMemorySessionLimiter } from './gateway/session-limiter.js';
+export {
+  RealtimeProvider,
+  type ClientEvent,
+  type ServerEvent,
+  type UpstreamSession,
+  type UpstreamHandlers,
+  type UpstreamEnd,
+  type OpenUpstreamParams,
+} from './providers/realtime-provider.js';
+export { ProviderRegistry } from './providers/provider-registry.js';
+export { LoopbackProvider } from './providers/loopback/loopback.provider.js';

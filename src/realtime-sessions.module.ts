@@ -6,11 +6,24 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { ApiKeyVerifier } from './auth/api-key-verifier.js';
 import { StaticApiKeyVerifier } from './auth/static-api-key.verifier.js';
 import { RealtimeErrorFilter } from './errors/realtime-error.filter.js';
+import { RealtimeConnectionGuard } from './gateway/realtime-connection.guard.js';
+import { RealtimeProxyService } from './gateway/realtime-proxy.service.js';
+import { RealtimeGateway } from './gateway/realtime.gateway.js';
+import { RealtimeWsAdapterInstaller } from './gateway/realtime-ws.adapter.js';
+import { NoopSessionEventsHook, SessionEventsHook } from './gateway/session-events.js';
+import { InMemorySessionLimiter, SessionLimiter } from './gateway/session-limiter.js';
 import { EmptyJsonBodyMiddleware } from './http/empty-body.middleware.js';
+import { LoopbackProvider } from './providers/loopback/loopback.provider.js';
+import { ProviderRegistry } from './providers/provider-registry.js';
 import { RealtimeSessionsController } from './issuance/realtime-sessions.controller.js';
 import { RESOLVED_OPTIONS } from './realtime-sessions.constants.js';
 import { ConfigurableModuleClass, REALTIME_SESSIONS_MODULE_OPTIONS } from './realtime-sessions.module-definition.js';
-import { REALTIME_SESSIONS_PATH, resolveOptions, type RealtimeSessionsModuleOptions } from './realtime-sessions.options.js';
+import {
+  REALTIME_SESSIONS_PATH,
+  resolveOptions,
+  type RealtimeSessionsModuleOptions,
+  type ResolvedRealtimeSessionsOptions,
+} from './realtime-sessions.options.js';
 import { ModelCatalogue } from './session-config/model-catalogue.js';
 import { InMemoryTicketRepository } from './tickets/in-memory-ticket.repository.js';
 import { TicketRepository } from './tickets/ticket.repository.js';
@@ -38,16 +51,47 @@ const providers: Provider[] = [
     inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
     useFactory: (options: RealtimeSessionsModuleOptions) => new ModelCatalogue(options.models ?? []),
   },
+  {
+    provide: ProviderRegistry,
+    inject: [RESOLVED_OPTIONS, REALTIME_SESSIONS_MODULE_OPTIONS],
+    useFactory: (resolved: ResolvedRealtimeSessionsOptions, options: RealtimeSessionsModuleOptions) =>
+      new ProviderRegistry([...(resolved.loopback ? [new LoopbackProvider()] : []), ...(options.providers ?? [])]),
+  },
+  {
+    provide: SessionEventsHook,
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
+    useFactory: (options: RealtimeSessionsModuleOptions) => options.sessionEvents ?? new NoopSessionEventsHook(),
+  },
+  {
+    provide: SessionLimiter,
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
+    useFactory: (options: RealtimeSessionsModuleOptions) => options.sessionLimiter ?? new InMemorySessionLimiter(),
+  },
   ApiKeyAuthenticator,
   ApiKeyGuard,
   TicketService,
+  RealtimeConnectionGuard,
+  RealtimeProxyService,
+  RealtimeWsAdapterInstaller,
+  RealtimeGateway,
   { provide: APP_FILTER, useClass: RealtimeErrorFilter },
 ];
 
 @Module({
   controllers: [RealtimeSessionsController],
   providers,
-  exports: [ApiKeyVerifier, ApiKeyAuthenticator, TicketRepository, TicketService, ModelCatalogue],
+  exports: [
+    ApiKeyVerifier,
+    ApiKeyAuthenticator,
+    TicketRepository,
+    TicketService,
+    ModelCatalogue,
+    ProviderRegistry,
+    SessionEventsHook,
+    SessionLimiter,
+    RealtimeConnectionGuard,
+    RealtimeProxyService,
+  ],
 })
 export class RealtimeSessionsModule extends ConfigurableModuleClass implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,6 +1,9 @@
 // Module options and their defaults, in one place. Everything a host app can configure.
 import type { ApiKeyVerifier } from './auth/api-key-verifier.js';
 import type { StaticApiKey } from './auth/static-api-key.verifier.js';
+import type { SessionEventsHook } from './gateway/session-events.js';
+import type { SessionLimiter } from './gateway/session-limiter.js';
+import type { RealtimeProvider } from './providers/realtime-provider.js';
 import type { ModelDefinition } from './session-config/model-catalogue.js';
 import type { TicketRepository } from './tickets/ticket.repository.js';
 
@@ -26,7 +29,44 @@ export interface RealtimeSessionsModuleOptions {
    * own error format. The standalone server turns it on.
    */
   formatAllErrors?: boolean;
+  /** Session limits of the WebSocket gateway (PROTOCOL.md §3). */
+  limits?: Partial<SessionLimits>;
+  /** Upstream providers, picked by model prefix. A provider named like a built-in one replaces it. */
+  providers?: RealtimeProvider[];
+  /** Serve the in-process `loopback/echo` model (no network). Default true. */
+  loopback?: boolean;
+  /** Metering / audit hook called when sessions start and end. Default: no-op. */
+  sessionEvents?: SessionEventsHook;
+  /** Counts live sessions per project. Default: in-memory (one instance). */
+  sessionLimiter?: SessionLimiter;
 }
+
+export interface SessionLimits {
+  /** No `session.start` within this → `session_not_started`, close 1008. */
+  startTimeoutSeconds: number;
+  /** No client frame for this long → `idle_timeout`, close 1000. */
+  idleTimeoutSeconds: number;
+  /** A session lasts at most this long → `max_duration_reached`, close 1000. */
+  maxSessionSeconds: number;
+  /** Largest client frame accepted → else `frame_too_big`, close 1009. */
+  maxFrameBytes: number;
+  /** Live sessions one project may hold → else `session_limit_reached`, close 1013. */
+  maxSessionsPerProject: number;
+  /** Send-buffer size past which reading from the other side pauses. */
+  highWaterMarkBytes: number;
+  /** A peer that stays over the mark this long is terminated (`slow_consumer`). */
+  slowConsumerSeconds: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  startTimeoutSeconds: 10,
+  idleTimeoutSeconds: 5 * 60,
+  maxSessionSeconds: 30 * 60,
+  maxFrameBytes: 8 * 1024 * 1024,
+  maxSessionsPerProject: 100,
+  highWaterMarkBytes: 1024 * 1024,
+  slowConsumerSeconds: 10,
+};
 
 export const DEFAULT_TICKET_TTL_SECONDS = 60;
 export const MIN_TICKET_TTL_SECONDS = 1;
@@ -39,6 +79,8 @@ export interface ResolvedRealtimeSessionsOptions {
   ticketsEnabled: boolean;
   publicUrl: string | undefined;
   formatAllErrors: boolean;
+  limits: SessionLimits;
+  loopback: boolean;
 }
 
 export function resolveOptions(options: RealtimeSessionsModuleOptions): ResolvedRealtimeSessionsOptions {
@@ -46,5 +88,19 @@ export function resolveOptions(options: RealtimeSessionsModuleOptions): Resolved
     ticketsEnabled: options.ticketsEnabled ?? true,
     publicUrl: options.publicUrl ? options.publicUrl.replace(/\/+$/, '') : undefined,
     formatAllErrors: options.formatAllErrors ?? false,
+    limits: resolveLimits(options.limits),
+    loopback: options.loopback ?? true,
   };
+}
+
+function resolveLimits(overrides: Partial<SessionLimits> = {}): SessionLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [name, value] of Object.entries(overrides) as [keyof SessionLimits, number | undefined][]) {
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new Error(`RealtimeSessionsModule: limits.${name} must be a positive number`);
+    }
+    limits[name] = value;
+  }
+  return limits;
 }

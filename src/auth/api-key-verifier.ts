@@ -18,4 +18,12 @@ export abstract class ApiKeyVerifier {
    * cannot answer (the request then fails closed with 503).
    */
   abstract verify(apiKey: string): Promise<ApiKeyIdentity | null>;
+
+  /**
+   * Whether the key a ticket was minted with is still valid, checked when the ticket is redeemed
+   * (a revoked key's outstanding tickets stop working). Default: true.
+   */
+  async isKeyActive(_keyId: string): Promise<boolean> {
+    return true;
+  }
 }

@@ -33,4 +33,9 @@ export class StaticApiKeyVerifier extends ApiKeyVerifier {
   async verify(apiKey: string): Promise<ApiKeyIdentity | null> {
     return this.byDigest.get(sha256Hex(apiKey)) ?? null;
   }
+
+  override async isKeyActive(keyId: string): Promise<boolean> {
+    for (const identity of this.byDigest.values()) if (identity.keyId === keyId) return true;
+    return false;
+  }
 }

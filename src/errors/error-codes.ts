@@ -32,6 +32,33 @@ export const ErrorCode = {
   TicketStoreUnavailable: 'ticket_store_unavailable',
   AuthUnavailable: 'auth_unavailable',
   InternalError: 'internal_error',
+  SessionStoreUnavailable: 'session_store_unavailable',
+  // WebSocket upgrade (HTTP 401 before any 101)
+  InvalidTicket: 'invalid_ticket',
+  KeyRevoked: 'key_revoked',
+  // WebSocket session events (`error` is non-fatal, `session.terminating` ends the session)
+  SessionNotStarted: 'session_not_started',
+  SessionAlreadyStarted: 'session_already_started',
+  SessionNotReady: 'session_not_ready',
+  InvalidEvent: 'invalid_event',
+  UnknownEvent: 'unknown_event',
+  FieldLocked: 'field_locked',
+  ModelRequired: 'model_required',
+  ProviderUnavailable: 'provider_unavailable',
+  SessionLimitReached: 'session_limit_reached',
+  FrameTooBig: 'frame_too_big',
+  IdleTimeout: 'idle_timeout',
+  MaxDurationReached: 'max_duration_reached',
+  SlowConsumer: 'slow_consumer',
+  ServerShutdown: 'server_shutdown',
+  UpstreamUnavailable: 'upstream_unavailable',
+  UpstreamClosed: 'upstream_closed',
+  UpstreamError: 'upstream_error',
+  SessionEnded: 'session_ended',
+  // Provider events (non-fatal `error`)
+  InputAudioBufferEmpty: 'input_audio_buffer_empty',
+  InvalidAudio: 'invalid_audio',
+  UnknownToolCall: 'unknown_tool_call',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -23,8 +23,11 @@ function badRequest(code: ErrorCode, message: string, details?: unknown): Realti
 
 /** `body` is the parsed JSON (undefined for an empty body). */
 export function parseMintRequest(body: unknown): MintRequest {
-  if (body === undefined || body === null) return { config: {}, lockedFields: [], ttlSeconds: DEFAULT_TICKET_TTL_SECONDS };
+  // Only a missing body means `{}`: a JSON `null` body is not an object (Fastify parses it to null).
+  if (body === undefined) return { config: {}, lockedFields: [], ttlSeconds: DEFAULT_TICKET_TTL_SECONDS };
   if (!isPlainObject(body)) throw badRequest(ErrorCode.InvalidRequest, 'Request body must be a JSON object');
+  rejectUnsafeKeys(body, '');
+  if (isPlainObject(body.config)) rejectUnsafeKeys(body.config, 'config');
 
   if (typeof body.ttl_seconds === 'number' && !Number.isInteger(body.ttl_seconds)) {
     throw badRequest(ErrorCode.InvalidTtl, 'ttl_seconds must be an integer', { field: 'ttl_seconds' });
@@ -48,6 +51,20 @@ export function parseMintRequest(body: unknown): MintRequest {
     lockedFields,
     ttlSeconds: Math.min(MAX_TICKET_TTL_SECONDS, Math.max(MIN_TICKET_TTL_SECONDS, ttl)),
   };
+}
+
+/**
+ * class-transformer silently skips `__proto__` and `constructor` keys, so the DTO whitelist never sees
+ * them: without this they would pass the unknown-field guard, and `compact` would turn a
+ * `config.__proto__` object into the prototype of the bound config (fields that skipped validation).
+ */
+function rejectUnsafeKeys(object: Record<string, unknown>, prefix: string): void {
+  for (const key of ['__proto__', 'constructor']) {
+    if (Object.prototype.hasOwnProperty.call(object, key)) {
+      const field = prefix ? `${prefix}.${key}` : key;
+      throw badRequest(ErrorCode.UnknownField, `Unknown field "${field}"`, { field, errors: [{ field, message: `Unknown field "${field}"` }] });
+    }
+  }
 }
 
 /** Drops absent keys; the validated input is otherwise kept as sent. */

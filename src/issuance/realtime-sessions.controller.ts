@@ -1,5 +1,5 @@
 // POST /v3/realtime-sessions: a backend with a runtime key mints a single-use client secret.
-import { All, Body, Controller, HttpCode, HttpStatus, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Inject, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard, IDENTITY_KEY, type RequestWithIdentity } from '../auth/api-key.guard.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
@@ -39,9 +39,26 @@ export class RealtimeSessionsController {
     };
   }
 
-  @All(REALTIME_SESSIONS_PATH)
-  methodNotAllowed(): never {
-    throw new RealtimeApiError(HttpStatus.METHOD_NOT_ALLOWED, ErrorCode.MethodNotAllowed, `Use POST on ${REALTIME_SESSIONS_PATH}`, { allow: ['POST'] });
+  // One handler per method, not @All: Fastify refuses an all-methods route beside the POST route on
+  // the same path (the app would not start). GET also answers HEAD on both platforms.
+  @Get(REALTIME_SESSIONS_PATH)
+  methodNotAllowedGet(): never {
+    throw methodNotAllowed();
+  }
+
+  @Put(REALTIME_SESSIONS_PATH)
+  methodNotAllowedPut(): never {
+    throw methodNotAllowed();
+  }
+
+  @Patch(REALTIME_SESSIONS_PATH)
+  methodNotAllowedPatch(): never {
+    throw methodNotAllowed();
+  }
+
+  @Delete(REALTIME_SESSIONS_PATH)
+  methodNotAllowedDelete(): never {
+    throw methodNotAllowed();
   }
 
   private wsUrl(req: MintHttpRequest, secret: string): string {
@@ -59,6 +76,10 @@ export class RealtimeSessionsController {
       return '';
     }
   }
+}
+
+function methodNotAllowed(): RealtimeApiError {
+  return new RealtimeApiError(HttpStatus.METHOD_NOT_ALLOWED, ErrorCode.MethodNotAllowed, `Use POST on ${REALTIME_SESSIONS_PATH}`, { allow: ['POST'] });
 }
 
 /** The request's JSON body, or undefined when it has none; refuses any other media type. */

@@ -2,7 +2,7 @@
 // with a message naming the variable, never a silent default.
 import { randomBytes } from 'node:crypto';
 import type { StaticApiKey } from '../auth/static-api-key.verifier.js';
-import type { RealtimeSessionsModuleOptions } from '../realtime-sessions.options.js';
+import { DEFAULT_LIMITS, type RealtimeSessionsModuleOptions } from '../realtime-sessions.options.js';
 
 export interface StandaloneConfig {
   port: number;
@@ -67,6 +67,14 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
       ticketsEnabled: parseBoolean('REALTIME_TICKETS_ENABLED', env.REALTIME_TICKETS_ENABLED, true),
       publicUrl: publicUrl?.replace(/^ws/i, 'http'),
       formatAllErrors: true,
+      loopback: parseBoolean('REALTIME_LOOPBACK_ENABLED', env.REALTIME_LOOPBACK_ENABLED, true),
+      limits: {
+        startTimeoutSeconds: parseInteger('REALTIME_START_TIMEOUT_SECONDS', env.REALTIME_START_TIMEOUT_SECONDS, DEFAULT_LIMITS.startTimeoutSeconds, 1, 3600),
+        idleTimeoutSeconds: parseInteger('REALTIME_IDLE_TIMEOUT_SECONDS', env.REALTIME_IDLE_TIMEOUT_SECONDS, DEFAULT_LIMITS.idleTimeoutSeconds, 1, 86_400),
+        maxSessionSeconds: parseInteger('REALTIME_MAX_SESSION_SECONDS', env.REALTIME_MAX_SESSION_SECONDS, DEFAULT_LIMITS.maxSessionSeconds, 1, 7 * 86_400),
+        maxFrameBytes: parseInteger('REALTIME_MAX_FRAME_BYTES', env.REALTIME_MAX_FRAME_BYTES, DEFAULT_LIMITS.maxFrameBytes, 1024, 256 * 1024 * 1024),
+        maxSessionsPerProject: parseInteger('REALTIME_MAX_SESSIONS_PER_PROJECT', env.REALTIME_MAX_SESSIONS_PER_PROJECT, DEFAULT_LIMITS.maxSessionsPerProject, 1, 1_000_000),
+      },
     },
   };
 }

@@ -1,0 +1,412 @@
+// The life of one client connection, as one state machine (PROTOCOL.md §3):
+//   awaiting_start → connecting → active → closing → closed
+// It validates and overlays the config, opens the upstream through the provider interface, relays
+// normalized events both ways with backpressure, and ends every path with `session.terminating`
+// and a close code. Nothing here knows which provider is behind the UpstreamSession.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@nestjs/common';
+import WebSocket from 'ws';
+import { ErrorCode } from '../errors/error-codes.js';
+import { RealtimeApiError } from '../errors/realtime-api.error.js';
+import type { ProviderRegistry } from '../providers/provider-registry.js';
+import type { ServerEvent, UpstreamSession } from '../providers/realtime-provider.js';
+import type { SessionLimits } from '../realtime-sessions.options.js';
+import { assertCapabilities, resolveRealtimeModel } from '../session-config/capabilities.js';
+import type { ModelCatalogue, ModelDefinition } from '../session-config/model-catalogue.js';
+import { applyOverlay } from '../session-config/overlay.js';
+import { SessionConfigDto } from '../session-config/session-config.dto.js';
+import type { SessionConfig } from '../session-config/session-config.js';
+import { assertValid } from '../session-config/validation.js';
+import { isZeroValue } from '../session-config/zero-value.js';
+import type { Admission } from './admission.js';
+import { parseClientFrame } from './client-events.js';
+import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
+
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  Policy: 1008,
+  TooBig: 1009,
+  Internal: 1011,
+  Overloaded: 1013,
+} as const;
+
+type State = 'awaiting_start' | 'connecting' | 'active' | 'closing' | 'closed';
+
+export interface RealtimeSessionDeps {
+  limits: SessionLimits;
+  catalogue: ModelCatalogue;
+  providers: ProviderRegistry;
+  events: SessionEventsHook;
+  logger: Logger;
+  /** Called once when the client socket has closed and everything is released. */
+  onClosed(session: RealtimeSession): void;
+}
+
+/** How long a closing socket may take to finish the close handshake before it is destroyed. */
+const CLOSE_GRACE_MS = 2000;
+/** How often an upstream over its high-water mark is checked for draining. */
+const UPSTREAM_DRAIN_POLL_MS = 20;
+
+export function newSessionId(): string {
+  return `sess_${randomBytes(16).toString('hex')}`;
+}
+
+export class RealtimeSession {
+  readonly id = newSessionId();
+  private state: State = 'awaiting_start';
+  private readonly openedAt = Date.now();
+  private lastClientFrameAt = this.openedAt;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private slowTimer: NodeJS.Timeout | undefined;
+  private drainPoll: NodeJS.Timeout | undefined;
+  private upstream: UpstreamSession | undefined;
+  private connectAbort: AbortController | undefined;
+  private config: SessionConfig = {};
+  private model: ModelDefinition | undefined;
+  private started: SessionStartedEvent | undefined;
+  private clientOverMark = false;
+  private upstreamOverMark = false;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private usage: Record<string, unknown> | undefined;
+  private endReason = 'client_closed';
+  private closeCode: number = CloseCode.Normal;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly admission: Admission,
+    private readonly deps: RealtimeSessionDeps,
+  ) {
+    ws.on('message', (data, isBinary) => this.onClientFrame(data as Buffer, isBinary));
+    ws.on('close', (code) => this.onClientClosed(code));
+    ws.on('error', (err) => this.onClientError(err));
+    this.armDeadline();
+  }
+
+  get currentState(): State {
+    return this.state;
+  }
+
+  /** Ends the session from outside (limits, shutdown): terminating event, then close. */
+  end(code: string, message: string, closeCode: number): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.state = 'closing';
+    this.endReason = code;
+    this.closeCode = closeCode;
+    this.releaseUpstream();
+    this.clearTimers();
+    if (this.ws.readyState === WebSocket.OPEN) {
+      this.sendJson({ type: 'session.terminating', error: { code, message } });
+      this.ws.close(closeCode);
+    }
+    // A peer that never answers the close frame (or cannot read it) is cut off.
+    this.closeTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
+  }
+
+  // ── client → gateway ────────────────────────────────────────────────────────────────────────
+
+  private onClientFrame(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.lastClientFrameAt = Date.now();
+    this.bytesIn += data.length;
+    if (data.length > this.deps.limits.maxFrameBytes) {
+      return this.end(ErrorCode.FrameTooBig, `Frame of ${data.length} bytes exceeds the limit of ${this.deps.limits.maxFrameBytes}`, CloseCode.TooBig);
+    }
+    if (isBinary) return this.sendError(ErrorCode.InvalidEvent, 'Binary frames are not supported: send JSON text frames');
+    const frame = parseClientFrame(data.toString('utf8'));
+
+    if (this.state === 'awaiting_start') {
+      if (frame.kind === 'start') return this.start(frame.config);
+      this.sendError(ErrorCode.SessionNotStarted, 'The first frame must be session.start');
+      return this.end(ErrorCode.SessionNotStarted, 'The first frame must be session.start', CloseCode.Policy);
+    }
+    if (frame.kind === 'invalid') return this.sendError(frame.code, frame.message);
+    if (frame.kind === 'start') return this.sendError(ErrorCode.SessionAlreadyStarted, 'session.start was already received');
+    if (this.state === 'connecting') {
+      return this.sendError(ErrorCode.SessionNotReady, 'Wait for session.started before sending events');
+    }
+    if (frame.kind === 'update') return this.update(frame.config);
+    this.upstream!.send(frame.event);
+    this.checkUpstreamBackpressure();
+  }
+
+  private start(requested: Record<string, unknown>): void {
+    const prepared = this.prepareConfig(requested, requested, Object.keys(requested));
+    if (!prepared) return;
+    const { config, model } = prepared;
+    const provider = this.deps.providers.forModel(model.id);
+    if (!provider) {
+      return this.sendError(ErrorCode.ProviderUnavailable, `No provider is configured for ${model.id}`);
+    }
+    this.config = config;
+    this.model = model;
+    this.state = 'connecting';
+    this.connectAbort = new AbortController();
+    provider
+      .open({
+        sessionId: this.id,
+        projectId: this.admission.projectId,
+        config,
+        model,
+        signal: this.connectAbort.signal,
+        handlers: {
+          onEvent: (event) => this.onUpstreamEvent(event),
+          onEnd: (end) => this.end(end.code, end.message, end.closeCode),
+        },
+      })
+      .then(
+        (upstream) => this.onUpstreamOpen(upstream, provider.name),
+        (err: Error) => {
+          if (this.state !== 'connecting') return;
+          this.deps.logger.warn(`Session ${this.id}: upstream ${provider.name} failed to open: ${err?.message}`);
+          this.end(ErrorCode.UpstreamUnavailable, err?.message || 'The upstream could not be reached', CloseCode.Internal);
+        },
+      );
+  }
+
+  private onUpstreamOpen(upstream: UpstreamSession, providerName: string): void {
+    this.connectAbort = undefined;
+    if (this.state !== 'connecting') {
+      upstream.close();
+      return;
+    }
+    this.upstream = upstream;
+    this.state = 'active';
+    this.sendJson({
+      type: 'session.started',
+      session_id: this.id,
+      input_sample_rate: upstream.inputSampleRate,
+      output_sample_rate: upstream.outputSampleRate,
+      audio_format: 'pcm16',
+    });
+    this.started = {
+      sessionId: this.id,
+      projectId: this.admission.projectId,
+      keyId: this.admission.keyId,
+      model: this.model!.id,
+      provider: providerName,
+      credential: this.admission.credential,
+      startedAt: new Date(),
+    };
+    this.callHook(() => this.deps.events.sessionStarted(this.started!));
+  }
+
+  private update(partial: Record<string, unknown>): void {
+    const merged = { ...this.config, ...partial } as Record<string, unknown>;
+    const prepared = this.prepareConfig(partial, merged, Object.keys(partial));
+    if (!prepared) return;
+    if (prepared.model.id !== this.model!.id) {
+      return this.sendError(ErrorCode.InvalidField, 'config.model cannot change during a session');
+    }
+    const changed = Object.keys({ ...this.config, ...prepared.config }).filter(
+      (f) => JSON.stringify((this.config as Record<string, unknown>)[f]) !== JSON.stringify((prepared.config as Record<string, unknown>)[f]),
+    );
+    this.config = prepared.config;
+    if (changed.length) this.upstream!.send({ type: 'session.update', config: this.config, changed });
+  }
+
+  /**
+   * Validates what the client sent, applies the ticket overlay, then checks the model's
+   * capabilities. Sends the error events itself and returns undefined when the config is refused.
+   */
+  private prepareConfig(
+    sent: Record<string, unknown>,
+    requested: Record<string, unknown>,
+    sentKeys: string[],
+  ): { config: SessionConfig; model: ModelDefinition } | undefined {
+    try {
+      assertValid(SessionConfigDto, sent, 'config');
+    } catch (err) {
+      return this.refuse(err);
+    }
+    const { effective, overridden } = applyOverlay(this.admission.ticket, requested as SessionConfig, sentKeys);
+    for (const field of overridden) {
+      this.sendError(ErrorCode.FieldLocked, `config.${field} is set by the server and cannot be changed`);
+    }
+    const config = compact(effective);
+    if (isZeroValue(config.model)) {
+      this.sendError(ErrorCode.ModelRequired, 'config.model is required');
+      return undefined;
+    }
+    try {
+      const model = resolveRealtimeModel(this.deps.catalogue, config.model as string);
+      assertCapabilities(config, model);
+      return { config, model };
+    } catch (err) {
+      return this.refuse(err);
+    }
+  }
+
+  private refuse(err: unknown): undefined {
+    if (err instanceof RealtimeApiError) this.sendError(err.code, err.message);
+    else throw err;
+    return undefined;
+  }
+
+  // ── upstream → client ───────────────────────────────────────────────────────────────────────
+
+  private onUpstreamEvent(event: ServerEvent): void {
+    if (this.state !== 'active' && this.state !== 'connecting') return;
+    if (event.type === 'usage') this.usage = event.usage;
+    this.sendJson(event);
+  }
+
+  private sendError(code: string, message: string): void {
+    this.sendJson({ type: 'error', error: { code, message } });
+  }
+
+  private sendJson(event: object): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    const data = JSON.stringify(event);
+    this.bytesOut += Buffer.byteLength(data);
+    this.ws.send(data, () => this.onClientFlushed());
+    if (!this.clientOverMark && this.ws.bufferedAmount > this.deps.limits.highWaterMarkBytes) {
+      // The browser reads slower than the model speaks: stop taking upstream events rather than
+      // buffering them without bound.
+      this.clientOverMark = true;
+      this.upstream?.pause();
+      this.armSlowTimer();
+    }
+  }
+
+  private onClientFlushed(): void {
+    if (this.clientOverMark && this.ws.bufferedAmount <= this.deps.limits.highWaterMarkBytes / 2) {
+      this.clientOverMark = false;
+      if (this.state === 'active') this.upstream?.resume();
+      this.disarmSlowTimerIfDrained();
+    }
+  }
+
+  private checkUpstreamBackpressure(): void {
+    if (this.upstreamOverMark || !this.upstream) return;
+    if (this.upstream.bufferedAmount <= this.deps.limits.highWaterMarkBytes) return;
+    // The upstream cannot take audio as fast as the client sends it: stop reading the client.
+    this.upstreamOverMark = true;
+    this.ws.pause();
+    this.armSlowTimer();
+    this.drainPoll = setInterval(() => {
+      if (!this.upstream || this.upstream.bufferedAmount <= this.deps.limits.highWaterMarkBytes / 2) {
+        clearInterval(this.drainPoll);
+        this.drainPoll = undefined;
+        this.upstreamOverMark = false;
+        this.ws.resume();
+        this.disarmSlowTimerIfDrained();
+      }
+    }, UPSTREAM_DRAIN_POLL_MS);
+  }
+
+  private armSlowTimer(): void {
+    if (this.slowTimer) return;
+    this.slowTimer = setTimeout(() => {
+      this.slowTimer = undefined;
+      const who = this.clientOverMark ? 'client' : 'upstream';
+      this.end(ErrorCode.SlowConsumer, `The ${who} did not keep up with the stream`, CloseCode.Policy);
+      // Its buffer is full, so the close handshake cannot complete: cut it now.
+      if (this.clientOverMark) this.ws.terminate();
+    }, this.deps.limits.slowConsumerSeconds * 1000);
+  }
+
+  private disarmSlowTimerIfDrained(): void {
+    if (this.slowTimer && !this.clientOverMark && !this.upstreamOverMark) {
+      clearTimeout(this.slowTimer);
+      this.slowTimer = undefined;
+    }
+  }
+
+  // ── timers: start timeout, idle timeout, max duration ───────────────────────────────────────
+
+  /** One timer per session, re-armed at the nearest deadline (no per-frame timer churn). */
+  private armDeadline(): void {
+    const { startTimeoutSeconds, idleTimeoutSeconds, maxSessionSeconds } = this.deps.limits;
+    const now = Date.now();
+    const startDeadline = this.state === 'awaiting_start' ? this.openedAt + startTimeoutSeconds * 1000 : Infinity;
+    const idleDeadline = this.lastClientFrameAt + idleTimeoutSeconds * 1000;
+    const maxDeadline = this.openedAt + maxSessionSeconds * 1000;
+    const next = Math.min(startDeadline, idleDeadline, maxDeadline);
+    this.deadlineTimer = setTimeout(() => this.onDeadline(), Math.max(0, next - now));
+  }
+
+  private onDeadline(): void {
+    this.deadlineTimer = undefined;
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const { startTimeoutSeconds, idleTimeoutSeconds, maxSessionSeconds } = this.deps.limits;
+    const now = Date.now();
+    if (this.state === 'awaiting_start' && now >= this.openedAt + startTimeoutSeconds * 1000) {
+      this.sendError(ErrorCode.SessionNotStarted, `No session.start within ${startTimeoutSeconds} s`);
+      return this.end(ErrorCode.SessionNotStarted, `No session.start within ${startTimeoutSeconds} s`, CloseCode.Policy);
+    }
+    if (now >= this.openedAt + maxSessionSeconds * 1000) {
+      return this.end(ErrorCode.MaxDurationReached, `The session reached its maximum duration of ${maxSessionSeconds} s`, CloseCode.Normal);
+    }
+    if (now >= this.lastClientFrameAt + idleTimeoutSeconds * 1000) {
+      return this.end(ErrorCode.IdleTimeout, `No client frame for ${idleTimeoutSeconds} s`, CloseCode.Normal);
+    }
+    this.armDeadline();
+  }
+
+  // ── endings ─────────────────────────────────────────────────────────────────────────────────
+
+  private onClientError(err: Error & { code?: string }): void {
+    // ws has already started closing the socket (e.g. an oversized frame → 1009).
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.endReason = ErrorCode.FrameTooBig;
+    }
+    this.deps.logger.debug?.(`Session ${this.id}: client socket error: ${err.message}`);
+  }
+
+  private onClientClosed(code: number): void {
+    if (this.state === 'closed') return;
+    if (this.state !== 'closing') this.closeCode = code;
+    this.state = 'closed';
+    this.releaseUpstream();
+    this.clearTimers();
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    if (this.started) {
+      const endedAt = new Date();
+      this.callHook(() =>
+        this.deps.events.sessionEnded({
+          ...this.started!,
+          endedAt,
+          durationMs: endedAt.getTime() - this.started!.startedAt.getTime(),
+          bytesIn: this.bytesIn,
+          bytesOut: this.bytesOut,
+          endReason: this.endReason,
+          closeCode: this.closeCode,
+          ...(this.usage ? { usage: this.usage } : {}),
+        }),
+      );
+    }
+    this.deps.onClosed(this);
+  }
+
+  private releaseUpstream(): void {
+    this.connectAbort?.abort();
+    this.connectAbort = undefined;
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    upstream?.close();
+  }
+
+  private clearTimers(): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    if (this.slowTimer) clearTimeout(this.slowTimer);
+    if (this.drainPoll) clearInterval(this.drainPoll);
+    this.deadlineTimer = this.slowTimer = this.drainPoll = undefined;
+  }
+
+  private callHook(call: () => void | Promise<void>): void {
+    try {
+      Promise.resolve(call()).catch((err: Error) => this.deps.logger.error(`Session events hook failed: ${err?.message}`));
+    } catch (err) {
+      this.deps.logger.error(`Session events hook failed: ${(err as Error)?.message}`);
+    }
+  }
+}
+
+function compact(config: SessionConfig): SessionConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) if (value !== undefined) out[key] = value;
+  return out as SessionConfig;
+}

@@ -1,0 +1,81 @@
+// The one interface between the gateway and an upstream model. The gateway validates, overlays and
+// relays; a provider only translates normalized events to its wire protocol and back. Nothing
+// provider-specific lives outside `providers/<name>/`.
+import type { ModelDefinition } from '../session-config/model-catalogue.js';
+import type { SessionConfig } from '../session-config/session-config.js';
+
+/** Client → upstream events, already validated by the gateway (PROTOCOL.md §5). */
+export type ClientEvent =
+  | { type: 'audio.append'; audio: string }
+  | { type: 'audio.commit' }
+  | { type: 'audio.clear' }
+  | { type: 'text.input'; text: string }
+  | { type: 'image.input'; image_url: string; image_detail?: string; text?: string }
+  | { type: 'response.create' }
+  | { type: 'response.cancel' }
+  | { type: 'tool.result'; tool_call_id: string; tool_result: unknown }
+  /** The whole effective config after merge and overlay; `changed` lists the fields that differ. */
+  | { type: 'session.update'; config: SessionConfig; changed: string[] };
+
+/** Upstream → client events (PROTOCOL.md §5), minus the lifecycle ones the gateway owns. */
+export type ServerEvent =
+  | { type: 'audio.delta'; audio: string }
+  | { type: 'text.delta'; delta: string }
+  | { type: 'transcript.committed'; transcript: string }
+  | { type: 'speech.started' }
+  | { type: 'speech.stopped' }
+  | { type: 'response.started' }
+  | { type: 'response.completed' }
+  | { type: 'tool.call'; tool_call_id: string; tool_name: string; tool_arguments: string }
+  | { type: 'error'; error: { code: string; message: string } }
+  | { type: 'usage'; usage: Record<string, unknown> };
+
+/** Why an upstream session ended on its own (not by `close()` from the gateway). */
+export interface UpstreamEnd {
+  /** `error.code` for `session.terminating`, e.g. `upstream_closed`, `upstream_error`. */
+  code: string;
+  message: string;
+  /** WebSocket close code to send the client (PROTOCOL.md §3.4): 1000, 1001, 1008, 1011, 1013. */
+  closeCode: number;
+}
+
+export interface UpstreamHandlers {
+  onEvent(event: ServerEvent): void;
+  /** Called at most once, when the upstream ends by itself. Never called after `close()`. */
+  onEnd(end: UpstreamEnd): void;
+}
+
+export interface OpenUpstreamParams {
+  sessionId: string;
+  projectId: string;
+  /** The effective config (after overlay and capability validation); `model` is set. */
+  config: SessionConfig;
+  model: ModelDefinition;
+  handlers: UpstreamHandlers;
+  /** Aborted when the client leaves while the upstream is still connecting. */
+  signal: AbortSignal;
+}
+
+export interface UpstreamSession {
+  /** Sample rates the client must send / will receive. */
+  readonly inputSampleRate: number;
+  readonly outputSampleRate: number;
+  send(event: ClientEvent): void;
+  /** Bytes queued toward the upstream and not yet written (backpressure). */
+  readonly bufferedAmount: number;
+  /** Stop / restart delivering events (the client socket is over its high-water mark). */
+  pause(): void;
+  resume(): void;
+  /** Close by the gateway; no `onEnd` follows. Idempotent. */
+  close(): void;
+}
+
+export abstract class RealtimeProvider {
+  /** The model-id prefix this provider serves (`openai` for `openai/gpt-realtime-2`). */
+  abstract readonly name: string;
+  /**
+   * Resolves once the upstream is ready for audio (the gateway then sends `session.started`).
+   * Rejects with an Error whose message is safe to show the client when it cannot connect.
+   */
+  abstract open(params: OpenUpstreamParams): Promise<UpstreamSession>;
+}

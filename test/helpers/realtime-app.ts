@@ -1,0 +1,45 @@
+// A listening app with only RealtimeSessionsModule.forRoot(options), plus the keys tests use.
+import { RealtimeSessionsModule, type RealtimeSessionsModuleOptions, type StaticApiKey } from '../../src/index.js';
+import { createHttpApp, type HttpApp, type Platform } from './http-app.js';
+
+/** A runtime key of project `proj_a`. */
+export const RUNTIME_KEY: StaticApiKey = { key: 'rtk-test-runtime-key-a', projectId: 'proj_a', keyId: 'key_a' };
+
+/** A config using every §4 field, valid for openai/gpt-realtime-2. */
+export const FULL_OPENAI_CONFIG = {
+  model: 'openai/gpt-realtime-2',
+  instructions: 'You are a helpful assistant.',
+  voice: 'marin',
+  modalities: ['audio', 'text'],
+  temperature: 0.8,
+  reasoning_effort: 'low',
+  input_audio_format: 'pcm16',
+  output_audio_format: 'pcm16',
+  input_transcription: true,
+  input_transcription_model: 'gpt-4o-transcribe',
+  output_transcription: true,
+  turn_detection: { type: 'semantic_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 },
+  tools: [
+    { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+    { name: 'hang_up' },
+  ],
+  translation_target_language: 'en-US',
+};
+
+export function startRealtimeApp(platform: Platform, options: RealtimeSessionsModuleOptions = {}): Promise<HttpApp> {
+  return createHttpApp(platform, RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], ...options }));
+}
+
+/** Runs `fn` against a fresh app and always closes it. */
+export async function withRealtimeApp<T>(
+  platform: Platform,
+  options: RealtimeSessionsModuleOptions,
+  fn: (app: HttpApp) => Promise<T>,
+): Promise<T> {
+  const app = await startRealtimeApp(platform, options);
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
