@@ -17,11 +17,15 @@ export class StaticApiKeyVerifier extends ApiKeyVerifier {
 
   constructor(keys: readonly StaticApiKey[]) {
     super();
-    for (const entry of keys) {
+    for (const [index, entry] of keys.entries()) {
       if (typeof entry.key !== 'string' || entry.key.length === 0) {
         throw new Error('StaticApiKeyVerifier: every entry needs a non-empty `key`');
       }
       const digest = sha256Hex(entry.key);
+      if (this.byDigest.has(digest)) {
+        // One key for two projects would silently belong to the last one listed.
+        throw new Error(`StaticApiKeyVerifier: the key of entry #${index + 1} is listed twice`);
+      }
       this.byDigest.set(digest, {
         keyId: entry.keyId ?? `key_${digest.slice(0, 12)}`,
         projectId: entry.projectId || undefined,

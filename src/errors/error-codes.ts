@@ -44,7 +44,7 @@ export const ErrorCode = {
   UnknownEvent: 'unknown_event',
   FieldLocked: 'field_locked',
   ModelRequired: 'model_required',
-  ProviderUnavailable: 'provider_unavailable',
+  ProviderNotConfigured: 'provider_not_configured',
   SessionLimitReached: 'session_limit_reached',
   FrameTooBig: 'frame_too_big',
   IdleTimeout: 'idle_timeout',

@@ -11,6 +11,8 @@ export class RealtimeApiError extends HttpException {
     options?: { cause?: unknown },
   ) {
     super(toErrorBody(code, message, details), status, options);
+    // HttpException would name the class here when the response is an object; keep the human text.
+    this.message = message;
   }
 }
 

@@ -4,11 +4,12 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import { RESOLVED_OPTIONS } from '../realtime-sessions.constants.js';
-import type { ResolvedRealtimeSessionsOptions } from '../realtime-sessions.options.js';
+import { REALTIME_SESSIONS_PATH, type ResolvedRealtimeSessionsOptions } from '../realtime-sessions.options.js';
 import { ErrorCode, type ErrorBody } from './error-codes.js';
 import { RealtimeApiError, toErrorBody } from './realtime-api.error.js';
 
-const MODULE_PATH_PREFIX = '/v3/realtime';
+/** This module's paths and everything below them (not any path that merely starts the same). */
+const MODULE_PATH = /^\/v3\/(realtime|realtime-sessions)(\/|$)/;
 
 @Catch()
 export class RealtimeErrorFilter extends BaseExceptionFilter {
@@ -29,11 +30,12 @@ export class RealtimeErrorFilter extends BaseExceptionFilter {
     const response = http.getResponse();
     const url: string = adapter.getRequestUrl(request) ?? '';
     const path = url.split('?', 1)[0];
-    if (!this.options.formatAllErrors && !path.startsWith(MODULE_PATH_PREFIX)) {
+    if (!this.options.formatAllErrors && !MODULE_PATH.test(path)) {
       return super.catch(exception, host);
     }
     const { status, body } = this.render(exception, adapter.getRequestMethod(request), path);
-    if (status === HttpStatus.METHOD_NOT_ALLOWED) adapter.setHeader(response, 'Allow', 'POST');
+    // Only the minting route's 405 is known to allow POST; a host route's 405 (formatAllErrors) is not.
+    if (status === HttpStatus.METHOD_NOT_ALLOWED && path.replace(/\/+$/, '') === REALTIME_SESSIONS_PATH) adapter.setHeader(response, 'Allow', 'POST');
     if (adapter.isHeadersSent(response)) return;
     adapter.reply(response, body, status);
   }

@@ -2,7 +2,14 @@
 // with a message naming the variable, never a silent default.
 import { randomBytes } from 'node:crypto';
 import type { StaticApiKey } from '../auth/static-api-key.verifier.js';
+import type { ProviderCredentials } from '../providers/shared/provider-credentials.js';
 import { DEFAULT_LIMITS, type RealtimeSessionsModuleOptions } from '../realtime-sessions.options.js';
+import {
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  DEFAULT_REDIS_KEY_PREFIX,
+  DEFAULT_SESSION_LEASE_TTL_MS,
+  type RealtimeRedisOptions,
+} from '../redis/redis.options.js';
 
 export interface StandaloneConfig {
   port: number;
@@ -10,6 +17,8 @@ export interface StandaloneConfig {
   options: RealtimeSessionsModuleOptions;
   /** Set when no keys were configured: the generated key, to print once. */
   devApiKey: string | undefined;
+  /** Serve the demo page at `/` and its ticket route (`REALTIME_DEMO`, default true). */
+  demo: boolean;
 }
 
 export class EnvConfigError extends Error {}
@@ -24,12 +33,15 @@ export function parseBoolean(name: string, value: string | undefined, fallback: 
 
 export function parseInteger(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined || value.trim() === '') return fallback;
-  const n = Number(value);
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new EnvConfigError(`${name} must be an integer in [${min}, ${max}], got "${value}"`);
   }
   return n;
 }
+
+/** RFC 6750 token68: what can follow "Bearer ". */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** `REALTIME_API_KEYS=<project>:<key>,<project>:<key>` */
 export function parseApiKeys(value: string | undefined): StaticApiKey[] {
@@ -43,8 +55,36 @@ export function parseApiKeys(value: string | undefined): StaticApiKey[] {
       // The entry itself may be a key: never echo it.
       throw new EnvConfigError(`REALTIME_API_KEYS entry #${i + 1} must be "<project>:<key>"`);
     }
+    if (!BEARER_TOKEN.test(key)) {
+      throw new EnvConfigError(`REALTIME_API_KEYS entry #${i + 1}: the key can never be sent as "Authorization: Bearer <key>" (letters, digits and -._~+/ only)`);
+    }
     return { projectId, key };
   });
+}
+
+/** `REDIS_URL` (absent → in-memory stores, one instance) and its companions. */
+export function parseRedis(env: NodeJS.ProcessEnv): RealtimeRedisOptions | undefined {
+  const url = env.REDIS_URL?.trim();
+  if (!url) return undefined;
+  // The URL may carry a password: never echo it.
+  if (!/^rediss?:\/\/[^\s]+$/i.test(url)) throw new EnvConfigError('REDIS_URL must be a redis:// or rediss:// URL');
+  return {
+    url,
+    keyPrefix: env.REDIS_KEY_PREFIX?.trim() || DEFAULT_REDIS_KEY_PREFIX,
+    commandTimeoutMs: parseInteger('REDIS_COMMAND_TIMEOUT_MS', env.REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, 10, 60_000),
+    sessionLeaseTtlMs: parseInteger('REDIS_SESSION_LEASE_TTL_MS', env.REDIS_SESSION_LEASE_TTL_MS, DEFAULT_SESSION_LEASE_TTL_MS, 500, 3_600_000),
+  };
+}
+
+/** `<P>_API_KEY` (absent → provider off) and `<P>_BASE_URL` (an http(s) URL). */
+export function providerCredentials(env: NodeJS.ProcessEnv, prefix: 'OPENAI' | 'XAI' | 'GEMINI'): ProviderCredentials | undefined {
+  const apiKey = env[`${prefix}_API_KEY`]?.trim();
+  const baseUrl = env[`${prefix}_BASE_URL`]?.trim() || undefined;
+  if (baseUrl && !/^https?:\/\/[^\s/]+/i.test(baseUrl)) {
+    throw new EnvConfigError(`${prefix}_BASE_URL must be an absolute http(s) URL, got "${baseUrl}"`);
+  }
+  if (!apiKey) return undefined;
+  return { apiKey, ...(baseUrl ? { baseUrl } : {}) };
 }
 
 export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
@@ -62,12 +102,17 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
     port: parseInteger('PORT', env.PORT, 8080, 0, 65535),
     host: env.HOST?.trim() || undefined,
     devApiKey,
+    demo: parseBoolean('REALTIME_DEMO', env.REALTIME_DEMO, true),
     options: {
       apiKeys,
       ticketsEnabled: parseBoolean('REALTIME_TICKETS_ENABLED', env.REALTIME_TICKETS_ENABLED, true),
       publicUrl: publicUrl?.replace(/^ws/i, 'http'),
       formatAllErrors: true,
+      redis: parseRedis(env),
       loopback: parseBoolean('REALTIME_LOOPBACK_ENABLED', env.REALTIME_LOOPBACK_ENABLED, true),
+      openai: providerCredentials(env, 'OPENAI'),
+      xai: providerCredentials(env, 'XAI'),
+      gemini: providerCredentials(env, 'GEMINI'),
       limits: {
         startTimeoutSeconds: parseInteger('REALTIME_START_TIMEOUT_SECONDS', env.REALTIME_START_TIMEOUT_SECONDS, DEFAULT_LIMITS.startTimeoutSeconds, 1, 3600),
         idleTimeoutSeconds: parseInteger('REALTIME_IDLE_TIMEOUT_SECONDS', env.REALTIME_IDLE_TIMEOUT_SECONDS, DEFAULT_LIMITS.idleTimeoutSeconds, 1, 86_400),

@@ -8,7 +8,8 @@ import type { MintRequest } from '../issuance/mint-request.js';
 import { RESOLVED_OPTIONS } from '../realtime-sessions.constants.js';
 import type { ResolvedRealtimeSessionsOptions } from '../realtime-sessions.options.js';
 import { assertCapabilities, resolveRealtimeModel } from '../session-config/capabilities.js';
-import { ModelCatalogue } from '../session-config/model-catalogue.js';
+import { ProviderRegistry } from '../providers/provider-registry.js';
+import { ModelCatalogue, providerOf } from '../session-config/model-catalogue.js';
 import { isZeroValue } from '../session-config/zero-value.js';
 import { generateTicketSecret, ticketIdOf } from './ticket-secret.js';
 import type { TicketRecord } from './ticket.record.js';
@@ -27,6 +28,7 @@ export class TicketService {
   constructor(
     private readonly repository: TicketRepository,
     private readonly catalogue: ModelCatalogue,
+    private readonly providers: ProviderRegistry,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
   ) {}
 
@@ -41,6 +43,15 @@ export class TicketService {
     const modelId = request.config.model;
     if (isZeroValue(modelId)) return;
     const model = resolveRealtimeModel(this.catalogue, modelId as string);
+    // A ticket for a model nobody can serve would only fail later, in the browser.
+    if (!this.providers.forModel(model.id)) {
+      throw new RealtimeApiError(
+        HttpStatus.BAD_REQUEST,
+        ErrorCode.ProviderNotConfigured,
+        `No provider is configured for ${model.id} on this gateway (${providerOf(model.id)} has no API key)`,
+        { field: 'model' },
+      );
+    }
     assertCapabilities(request.config, model);
   }
 

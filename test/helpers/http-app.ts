@@ -32,19 +32,18 @@ export async function createHttpApp(
   if (options.configure) builder = options.configure(builder);
   const moduleRef = await builder.compile();
 
-  let app: INestApplication;
-  if (platform === 'fastify') {
-    const fastifyApp = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
-    await fastifyApp.init();
-    await fastifyApp.getHttpAdapter().getInstance().ready();
-    app = fastifyApp;
-  } else {
-    app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: false });
-  }
+  const app: INestApplication =
+    platform === 'fastify'
+      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false })
+      : moduleRef.createNestApplication(new ExpressAdapter(), { logger: false });
   try {
+    if (platform === 'fastify') {
+      await app.init();
+      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+    }
     await app.listen(0, '127.0.0.1');
   } catch (err) {
-    await app.close();
+    await app.close().catch(() => undefined);
     throw err;
   }
   const address = app.getHttpServer().address() as { port: number };
@@ -54,4 +53,14 @@ export async function createHttpApp(
 
 function isModuleMetadata(value: unknown): value is ModuleMetadata {
   return typeof value === 'object' && value !== null && !('module' in value) && ('imports' in value || 'providers' in value || 'controllers' in value);
+}
+
+/** Awaits a started app, runs `fn` against it, and always closes it. */
+export async function withHttpApp<T>(starting: Promise<HttpApp>, fn: (app: HttpApp) => Promise<T>): Promise<T> {
+  const app = await starting;
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
 }

@@ -1,6 +1,6 @@
 // A listening app with only RealtimeSessionsModule.forRoot(options), plus the keys tests use.
 import { RealtimeSessionsModule, type RealtimeSessionsModuleOptions, type StaticApiKey } from '../../src/index.js';
-import { createHttpApp, type HttpApp, type Platform } from './http-app.js';
+import { createHttpApp, withHttpApp, type HttpApp, type Platform } from './http-app.js';
 
 /** A runtime key of project `proj_a`. */
 export const RUNTIME_KEY: StaticApiKey = { key: 'rtk-test-runtime-key-a', projectId: 'proj_a', keyId: 'key_a' };
@@ -26,20 +26,25 @@ export const FULL_OPENAI_CONFIG = {
   translation_target_language: 'en-US',
 };
 
+/**
+ * Provider keys so tickets for every catalogue model can be minted (minting refuses a model whose
+ * provider is not configured). Nothing connects to these addresses unless a session starts.
+ */
+export const UNREACHABLE_PROVIDERS: Pick<RealtimeSessionsModuleOptions, 'openai' | 'xai' | 'gemini'> = {
+  openai: { apiKey: 'sk-test-unused', baseUrl: 'http://127.0.0.1:9' },
+  xai: { apiKey: 'xai-test-unused', baseUrl: 'http://127.0.0.1:9' },
+  gemini: { apiKey: 'gemini-test-unused', baseUrl: 'http://127.0.0.1:9' },
+};
+
 export function startRealtimeApp(platform: Platform, options: RealtimeSessionsModuleOptions = {}): Promise<HttpApp> {
-  return createHttpApp(platform, RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], ...options }));
+  return createHttpApp(platform, RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], ...UNREACHABLE_PROVIDERS, ...options }));
 }
 
 /** Runs `fn` against a fresh app and always closes it. */
-export async function withRealtimeApp<T>(
+export function withRealtimeApp<T>(
   platform: Platform,
   options: RealtimeSessionsModuleOptions,
   fn: (app: HttpApp) => Promise<T>,
 ): Promise<T> {
-  const app = await startRealtimeApp(platform, options);
-  try {
-    return await fn(app);
-  } finally {
-    await app.close();
-  }
+  return withHttpApp(startRealtimeApp(platform, options), fn);
 }

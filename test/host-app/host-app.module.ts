@@ -1,6 +1,6 @@
 // A host application fixture: its own config module, key store and controller, with
 // RealtimeSessionsModule wired in through forRootAsync (the way an app with ConfigModule does it).
-import { Controller, ForbiddenException, Get, Injectable, Module } from '@nestjs/common';
+import { Controller, ForbiddenException, Get, Injectable, MethodNotAllowedException, Module } from '@nestjs/common';
 import { ApiKeyVerifier, RealtimeSessionsModule, type ApiKeyIdentity, type StaticApiKey } from '../../src/index.js';
 
 export const HOST_API_KEY: StaticApiKey = { key: 'rtk-host-config-key', projectId: 'proj_host', keyId: 'key_host' };
@@ -27,6 +27,20 @@ export class HostController {
   @Get('forbidden')
   forbidden(): never {
     throw new ForbiddenException('host says no');
+  }
+
+  @Get('read-only')
+  readOnly(): never {
+    throw new MethodNotAllowedException('host route is read-only');
+  }
+}
+
+/** A host route that only shares a prefix with the module's paths: still the host's. */
+@Controller('v3/realtime-admin')
+export class HostAdminController {
+  @Get('forbidden')
+  forbidden(): never {
+    throw new ForbiddenException('admins only');
   }
 }
 

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module } from '@nestjs/common';
 import { RealtimeSessionsModule } from '../../src/index.js';
-import { HostController } from '../host-app/host-app.module.js';
-import { createHttpApp, PLATFORMS, type HttpApp, type Platform } from '../helpers/http-app.js';
+import { HostAdminController, HostController } from '../host-app/host-app.module.js';
+import { createHttpApp, PLATFORMS, withHttpApp, type HttpApp, type Platform } from '../helpers/http-app.js';
 import { RecordingTicketRepository, UnreachableTicketRepository } from '../helpers/fakes.js';
 import { expectError, expectMinted, request } from '../helpers/mint-client.js';
 import { RUNTIME_KEY, startRealtimeApp, withRealtimeApp } from '../helpers/realtime-app.js';
@@ -13,7 +13,7 @@ const key = RUNTIME_KEY.key;
 
 /** A host app: the realtime module next to the host's own controller. */
 function startHostApp(platform: Platform, formatAllErrors: boolean | undefined): Promise<HttpApp> {
-  @Module({ imports: [RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], formatAllErrors })], controllers: [HostController] })
+  @Module({ imports: [RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], formatAllErrors })], controllers: [HostController, HostAdminController] })
   class HostModule {}
   return createHttpApp(platform, HostModule);
 }
@@ -85,35 +85,36 @@ describe.each(PLATFORMS)('mint errors (%s)', (platform) => {
 
   describe('formatAllErrors', () => {
     it('default (false): the host app keeps Nest\'s own error bodies', async () => {
-      const app = await startHostApp(platform, undefined);
-      try {
+      await withHttpApp(startHostApp(platform, undefined), async (app) => {
         const notFound = await request(app.baseUrl, { method: 'GET', path: '/no/such/host/route' });
         expect(notFound.status).toBe(404);
         expect(notFound.json).toEqual({ statusCode: 404, message: 'Cannot GET /no/such/host/route', error: 'Not Found' });
         const forbidden = await request(app.baseUrl, { method: 'GET', path: '/host/forbidden' });
         expect(forbidden.status).toBe(403);
         expect(forbidden.json).toEqual({ statusCode: 403, message: 'host says no', error: 'Forbidden' });
+        // A host route that merely starts like the module's paths is the host's too.
+        const admin = await request(app.baseUrl, { method: 'GET', path: '/v3/realtime-admin/forbidden' });
+        expect(admin.json).toEqual({ statusCode: 403, message: 'admins only', error: 'Forbidden' });
         // ...while the module's own routes still use the module's format.
         expectError(await request(app.baseUrl, { apiKey: null }), 401, 'missing_credentials');
         expectError(await request(app.baseUrl, { method: 'GET', path: '/v3/realtime-sessions/x' }), 404, 'not_found');
-      } finally {
-        await app.close();
-      }
+      });
     });
 
     it('true: every error of the app has the error body, unknown routes included', async () => {
-      const app = await startHostApp(platform, true);
-      try {
+      await withHttpApp(startHostApp(platform, true), async (app) => {
         const error = expectError(await request(app.baseUrl, { method: 'GET', path: '/no/such/host/route' }), 404, 'not_found');
         expect(error.message).toContain('/no/such/host/route');
         const forbidden = expectError(await request(app.baseUrl, { method: 'GET', path: '/host/forbidden' }), 403);
         expect(forbidden.message).toBe('host says no');
+        // A host route's 405 is the host's: the module's `Allow: POST` belongs to its own route only.
+        const readOnly = await request(app.baseUrl, { method: 'GET', path: '/host/read-only' });
+        expectError(readOnly, 405);
+        expect(readOnly.headers.get('allow')).toBeNull();
         // A host route that works is untouched.
         const ok = await request(app.baseUrl, { method: 'GET', path: '/host/status' });
         expect({ status: ok.status, body: ok.json }).toEqual({ status: 200, body: { ok: true } });
-      } finally {
-        await app.close();
-      }
+      });
     });
   });
 

@@ -4,8 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PLATFORMS, type HttpApp } from '../helpers/http-app.js';
 import { expectError, expectMinted, request } from '../helpers/mint-client.js';
 import { FULL_OPENAI_CONFIG, RUNTIME_KEY, startRealtimeApp, withRealtimeApp } from '../helpers/realtime-app.js';
+import { RealtimeProvider } from '../../src/index.js';
 
 const key = RUNTIME_KEY.key;
+
+/** A provider for the `acme/` prefix; minting only needs it to exist. */
+class AcmeProvider extends RealtimeProvider {
+  readonly name = 'acme';
+  open(): Promise<never> {
+    return Promise.reject(new Error('not used at mint'));
+  }
+}
 
 describe.each(PLATFORMS)('mint validation (%s)', (platform) => {
   let app: HttpApp;
@@ -152,9 +161,14 @@ describe.each(PLATFORMS)('mint validation (%s)', (platform) => {
   it('the models option adds a catalogue entry that can then be bound', async () => {
     const custom = { model: 'acme/voice-1', voice: 'robot' };
     expectError(await mint({ config: custom }), 400, 'unknown_model');
+    const models = [{ id: 'acme/voice-1', realtime: true, voices: ['robot'], defaultVoice: 'robot' }];
+    // In the catalogue but nobody serves it: refused at mint, not later in the browser.
+    await withRealtimeApp(platform, { models }, async (other) => {
+      expectError(await request(other.baseUrl, { apiKey: key, json: { config: custom } }), 400, 'provider_not_configured');
+    });
     await withRealtimeApp(
       platform,
-      { models: [{ id: 'acme/voice-1', realtime: true, voices: ['robot'], defaultVoice: 'robot' }] },
+      { models, providers: [new AcmeProvider()] },
       async (other) => {
         expectMinted(await request(other.baseUrl, { apiKey: key, json: { config: custom } }));
         // Its capabilities are enforced like a built-in's.

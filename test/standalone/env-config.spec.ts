@@ -1,0 +1,166 @@
+// The standalone server's environment parsing: API keys, the dev key, PORT, REALTIME_TICKETS_ENABLED
+// and PUBLIC_URL. Bad values must stop the server with a message naming the variable (and never
+// echoing a key).
+import { describe, expect, it } from '@jest/globals';
+import { EnvConfigError, loadStandaloneConfig } from '../../src/standalone/env-config.js';
+import { StandaloneAppModule } from '../../src/standalone/app.module.js';
+import { createHttpApp, PLATFORMS, withHttpApp } from '../helpers/http-app.js';
+import { expectError, expectMinted, request } from '../helpers/mint-client.js';
+
+/** The EnvConfigError `loadStandaloneConfig(env)` throws; fails the test when it does not throw. */
+function configError(env: NodeJS.ProcessEnv): EnvConfigError {
+  try {
+    loadStandaloneConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(EnvConfigError);
+    return err as EnvConfigError;
+  }
+  throw new Error(`loadStandaloneConfig accepted ${JSON.stringify(env)}`);
+}
+
+const KEYS = { REALTIME_API_KEYS: 'p1:k1' };
+
+describe('loadStandaloneConfig', () => {
+  describe('REALTIME_API_KEYS', () => {
+    it('parses <project>:<key> pairs', () => {
+      const config = loadStandaloneConfig({ REALTIME_API_KEYS: 'p1:k1,p2:k2' });
+      expect(config.options.apiKeys).toEqual([
+        { projectId: 'p1', key: 'k1' },
+        { projectId: 'p2', key: 'k2' },
+      ]);
+      expect(config.devApiKey).toBeUndefined();
+    });
+
+    it('trims spaces around entries', () => {
+      const config = loadStandaloneConfig({ REALTIME_API_KEYS: ' p1:k1 , p2:k2 ' });
+      expect(config.options.apiKeys).toEqual([
+        { projectId: 'p1', key: 'k1' },
+        { projectId: 'p2', key: 'k2' },
+      ]);
+    });
+
+    it.each([
+      ['a bare key', 'rtk-SECRET-bare-value'],
+      ['a key without a project', ':rtk-SECRET-no-project'],
+      ['a project without a key', 'proj-SECRET-only:'],
+      ['an empty entry', 'p1:k1,,p2:k2'],
+      ['a bad second entry', 'p1:k1,rtk-SECRET-second'],
+    ])('rejects %s, naming the entry but never echoing it', (_label, value) => {
+      const error = configError({ REALTIME_API_KEYS: value });
+      expect(error.message).toContain('REALTIME_API_KEYS');
+      expect(error.message).toMatch(/entry #\d+/);
+      expect(error.message).not.toContain('SECRET');
+      for (const part of value.split(/[,:]/).filter((p) => p.length > 2)) expect(error.message).not.toContain(part);
+    });
+
+    it('reports which entry is malformed', () => {
+      expect(configError({ REALTIME_API_KEYS: 'p1:k1,p2:k2,oops' }).message).toContain('#3');
+    });
+
+    it.each([
+      ['unset', {}],
+      ['empty', { REALTIME_API_KEYS: '' }],
+      ['blank', { REALTIME_API_KEYS: '   ' }],
+    ])('generates a dev key of project "dev" when %s', (_label, env) => {
+      const config = loadStandaloneConfig(env);
+      expect(config.devApiKey).toMatch(/^rtk-dev-[A-Za-z0-9_-]{32,}$/);
+      expect(config.options.apiKeys).toEqual([{ projectId: 'dev', key: config.devApiKey, keyId: 'dev' }]);
+      // A fresh one at every start.
+      expect(loadStandaloneConfig(env).devApiKey).not.toBe(config.devApiKey);
+    });
+  });
+
+  describe('PORT and HOST', () => {
+    it.each([
+      [undefined, 8080],
+      ['', 8080],
+      ['3000', 3000],
+      ['0', 0],
+      ['65535', 65535],
+    ])('PORT=%s → %i', (port, expected) => {
+      expect(loadStandaloneConfig({ ...KEYS, PORT: port }).port).toBe(expected);
+    });
+
+    it.each(['abc', '80.5', '-1', '65536', '8080abc'])('PORT=%s is refused with a message naming PORT', (port) => {
+      const error = configError({ ...KEYS, PORT: port });
+      expect(error.message).toContain('PORT');
+      expect(error.message).toContain(port);
+    });
+
+    it('HOST is optional', () => {
+      expect(loadStandaloneConfig(KEYS).host).toBeUndefined();
+      expect(loadStandaloneConfig({ ...KEYS, HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    });
+  });
+
+  describe('REALTIME_TICKETS_ENABLED', () => {
+    it.each([
+      [undefined, true],
+      ['', true],
+      ['true', true],
+      ['1', true],
+      ['yes', true],
+      [' ON ', true],
+      ['false', false],
+      ['0', false],
+      ['no', false],
+      ['OFF', false],
+    ])('%s → %s', (value, expected) => {
+      expect(loadStandaloneConfig({ ...KEYS, REALTIME_TICKETS_ENABLED: value }).options.ticketsEnabled).toBe(expected);
+    });
+
+    it('anything else is refused with a message naming the variable', () => {
+      expect(configError({ ...KEYS, REALTIME_TICKETS_ENABLED: 'maybe' }).message).toContain('REALTIME_TICKETS_ENABLED');
+    });
+  });
+
+  describe('PUBLIC_URL', () => {
+    it('is optional', () => {
+      expect(loadStandaloneConfig(KEYS).options.publicUrl).toBeUndefined();
+      expect(loadStandaloneConfig({ ...KEYS, PUBLIC_URL: '  ' }).options.publicUrl).toBeUndefined();
+    });
+
+    it.each([
+      ['https://voice.example.com', 'https://voice.example.com'],
+      ['http://localhost:8080', 'http://localhost:8080'],
+      ['wss://voice.example.com', 'https://voice.example.com'],
+      ['ws://localhost:8080', 'http://localhost:8080'],
+    ])('%s → publicUrl %s', (value, expected) => {
+      expect(loadStandaloneConfig({ ...KEYS, PUBLIC_URL: value }).options.publicUrl).toBe(expected);
+    });
+
+    it.each(['voice.example.com', 'ftp://voice.example.com', 'https://', '/v3'])('%s is refused with a message naming PUBLIC_URL', (value) => {
+      expect(configError({ ...KEYS, PUBLIC_URL: value }).message).toContain('PUBLIC_URL');
+    });
+  });
+
+  it('renders every error of the standalone app with the error body', () => {
+    expect(loadStandaloneConfig(KEYS).options.formatAllErrors).toBe(true);
+  });
+});
+
+describe.each(PLATFORMS)('standalone app from the environment (%s)', (platform) => {
+  const start = (env: NodeJS.ProcessEnv) => createHttpApp(platform, StandaloneAppModule.register(loadStandaloneConfig(env)));
+
+  it('mints with a key from REALTIME_API_KEYS and builds ws_url from PUBLIC_URL', async () => {
+    await withHttpApp(start({ REALTIME_API_KEYS: 'p1:k1,p2:k2', PUBLIC_URL: 'wss://voice.example.com' }), async (app) => {
+      const minted = expectMinted(await request(app.baseUrl, { apiKey: 'k2' }));
+      expect(minted.ws_url).toBe(`wss://voice.example.com/v3/realtime?ticket=${minted.client_secret}`);
+      expectError(await request(app.baseUrl, { apiKey: 'p1' }), 401, 'invalid_api_key');
+      expectError(await request(app.baseUrl, { method: 'GET', path: '/anything' }), 404, 'not_found');
+    });
+  });
+
+  it('mints with the generated dev key', async () => {
+    const config = loadStandaloneConfig({});
+    await withHttpApp(createHttpApp(platform, StandaloneAppModule.register(config)), async (app) => {
+      expectMinted(await request(app.baseUrl, { apiKey: config.devApiKey }));
+    });
+  });
+
+  it('REALTIME_TICKETS_ENABLED=false → 503 tickets_disabled', async () => {
+    await withHttpApp(start({ ...KEYS, REALTIME_TICKETS_ENABLED: 'false' }), async (app) => {
+      expectError(await request(app.baseUrl, { apiKey: 'k1' }), 503, 'tickets_disabled');
+    });
+  });
+});
