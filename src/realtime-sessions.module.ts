@@ -11,9 +11,14 @@ import { RealtimeProxyService } from './gateway/realtime-proxy.service.js';
 import { RealtimeGateway } from './gateway/realtime.gateway.js';
 import { RealtimeWsAdapterInstaller } from './gateway/realtime-ws.adapter.js';
 import { NoopSessionEventsHook, SessionEventsHook } from './gateway/session-events.js';
+import { RedisSessionLimiter } from './gateway/redis-session-limiter.js';
 import { InMemorySessionLimiter, SessionLimiter } from './gateway/session-limiter.js';
 import { EmptyJsonBodyMiddleware } from './http/empty-body.middleware.js';
+import { GeminiProvider } from './providers/gemini/gemini.provider.js';
 import { LoopbackProvider } from './providers/loopback/loopback.provider.js';
+import { OpenAiProvider } from './providers/openai/openai.provider.js';
+import { XaiProvider } from './providers/xai/xai.provider.js';
+import type { RealtimeProvider } from './providers/realtime-provider.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import { RealtimeSessionsController } from './issuance/realtime-sessions.controller.js';
 import { RESOLVED_OPTIONS } from './realtime-sessions.constants.js';
@@ -24,8 +29,10 @@ import {
   type RealtimeSessionsModuleOptions,
   type ResolvedRealtimeSessionsOptions,
 } from './realtime-sessions.options.js';
+import { RedisConnection } from './redis/redis-connection.js';
 import { ModelCatalogue } from './session-config/model-catalogue.js';
 import { InMemoryTicketRepository } from './tickets/in-memory-ticket.repository.js';
+import { RedisTicketRepository } from './tickets/redis-ticket.repository.js';
 import { TicketRepository } from './tickets/ticket.repository.js';
 import { TicketService } from './tickets/ticket.service.js';
 
@@ -42,9 +49,18 @@ const providers: Provider[] = [
       options.apiKeyVerifier ?? new StaticApiKeyVerifier(options.apiKeys ?? []),
   },
   {
-    provide: TicketRepository,
+    // Opened (and ioredis imported) only when something will use it; null otherwise.
+    provide: RedisConnection,
     inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
-    useFactory: (options: RealtimeSessionsModuleOptions) => options.ticketRepository ?? new InMemoryTicketRepository(),
+    useFactory: (options: RealtimeSessionsModuleOptions) =>
+      options.redis && !(options.ticketRepository && options.sessionLimiter) ? RedisConnection.open(options.redis) : null,
+  },
+  {
+    provide: TicketRepository,
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RedisConnection],
+    useFactory: (options: RealtimeSessionsModuleOptions, redis: RedisConnection | null) =>
+      options.ticketRepository ??
+      (redis ? new RedisTicketRepository(redis.client, { keyPrefix: redis.options.keyPrefix }) : new InMemoryTicketRepository()),
   },
   {
     provide: ModelCatalogue,
@@ -55,7 +71,7 @@ const providers: Provider[] = [
     provide: ProviderRegistry,
     inject: [RESOLVED_OPTIONS, REALTIME_SESSIONS_MODULE_OPTIONS],
     useFactory: (resolved: ResolvedRealtimeSessionsOptions, options: RealtimeSessionsModuleOptions) =>
-      new ProviderRegistry([...(resolved.loopback ? [new LoopbackProvider()] : []), ...(options.providers ?? [])]),
+      new ProviderRegistry(configuredProviders(resolved, options)),
   },
   {
     provide: SessionEventsHook,
@@ -64,8 +80,12 @@ const providers: Provider[] = [
   },
   {
     provide: SessionLimiter,
-    inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
-    useFactory: (options: RealtimeSessionsModuleOptions) => options.sessionLimiter ?? new InMemorySessionLimiter(),
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RedisConnection],
+    useFactory: (options: RealtimeSessionsModuleOptions, redis: RedisConnection | null) =>
+      options.sessionLimiter ??
+      (redis
+        ? new RedisSessionLimiter(redis.client, { keyPrefix: redis.options.keyPrefix, leaseTtlMs: redis.options.sessionLeaseTtlMs })
+        : new InMemorySessionLimiter()),
   },
   ApiKeyAuthenticator,
   ApiKeyGuard,
@@ -76,6 +96,16 @@ const providers: Provider[] = [
   RealtimeGateway,
   { provide: APP_FILTER, useClass: RealtimeErrorFilter },
 ];
+
+/** Built-in providers whose credentials are configured, then the host's own (same name wins). */
+function configuredProviders(resolved: ResolvedRealtimeSessionsOptions, options: RealtimeSessionsModuleOptions): RealtimeProvider[] {
+  const providers: RealtimeProvider[] = [];
+  if (resolved.loopback) providers.push(new LoopbackProvider());
+  if (options.openai?.apiKey) providers.push(new OpenAiProvider(options.openai));
+  if (options.xai?.apiKey) providers.push(new XaiProvider(options.xai));
+  if (options.gemini?.apiKey) providers.push(new GeminiProvider(options.gemini));
+  return [...providers, ...(options.providers ?? [])];
+}
 
 @Module({
   controllers: [RealtimeSessionsController],

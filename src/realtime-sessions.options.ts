@@ -4,6 +4,8 @@ import type { StaticApiKey } from './auth/static-api-key.verifier.js';
 import type { SessionEventsHook } from './gateway/session-events.js';
 import type { SessionLimiter } from './gateway/session-limiter.js';
 import type { RealtimeProvider } from './providers/realtime-provider.js';
+import type { ProviderCredentials } from './providers/shared/provider-credentials.js';
+import type { RealtimeRedisConfig } from './redis/redis.options.js';
 import type { ModelDefinition } from './session-config/model-catalogue.js';
 import type { TicketRepository } from './tickets/ticket.repository.js';
 
@@ -33,12 +35,25 @@ export interface RealtimeSessionsModuleOptions {
   limits?: Partial<SessionLimits>;
   /** Upstream providers, picked by model prefix. A provider named like a built-in one replaces it. */
   providers?: RealtimeProvider[];
+  /** OpenAI Realtime (GA): server key and base URL (default `https://api.openai.com/v1`). */
+  openai?: ProviderCredentials;
+  /** xAI Grok Voice: server key and base URL (default `https://api.x.ai/v1`). */
+  xai?: ProviderCredentials;
+  /** Gemini Live: server key and base URL (default `https://generativelanguage.googleapis.com`). */
+  gemini?: ProviderCredentials;
   /** Serve the in-process `loopback/echo` model (no network). Default true. */
   loopback?: boolean;
   /** Metering / audit hook called when sessions start and end. Default: no-op. */
   sessionEvents?: SessionEventsHook;
   /** Counts live sessions per project. Default: in-memory (one instance). */
   sessionLimiter?: SessionLimiter;
+  /**
+   * Share tickets and session leases between gateway instances through Redis (needs the optional
+   * peer `ioredis`): a `redis://` / `rediss://` URL, an ioredis client you own, or connection
+   * options. Selects the Redis ticket store and session limiter; an explicit `ticketRepository` or
+   * `sessionLimiter` still wins.
+   */
+  redis?: RealtimeRedisConfig;
 }
 
 export interface SessionLimits {

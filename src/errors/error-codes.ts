@@ -59,6 +59,8 @@ export const ErrorCode = {
   InputAudioBufferEmpty: 'input_audio_buffer_empty',
   InvalidAudio: 'invalid_audio',
   UnknownToolCall: 'unknown_tool_call',
+  TranscriptionLocked: 'transcription_locked',
+  InputTranscriptionFailed: 'input_transcription_failed',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

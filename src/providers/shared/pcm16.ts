@@ -1,0 +1,36 @@
+// PCM16 LE mono helpers shared by adapters: base64 round trips and sample-rate conversion.
+
+export function pcmFromBase64(audio: string): Buffer {
+  return Buffer.from(audio, 'base64');
+}
+
+export function pcmToBase64(pcm: Buffer): string {
+  return pcm.toString('base64');
+}
+
+/**
+ * Linear-interpolation resampling of PCM16 LE mono. Good enough for speech between 16 and 24 kHz;
+ * an odd trailing byte is dropped.
+ */
+export function resamplePcm16(pcm: Buffer, fromRate: number, toRate: number): Buffer {
+  if (fromRate === toRate) return pcm;
+  const inSamples = pcm.length >> 1;
+  if (inSamples === 0) return Buffer.alloc(0);
+  const outSamples = Math.max(1, Math.round((inSamples * toRate) / fromRate));
+  const out = Buffer.alloc(outSamples * 2);
+  const step = fromRate / toRate;
+  for (let i = 0; i < outSamples; i++) {
+    const pos = i * step;
+    const i0 = Math.min(Math.floor(pos), inSamples - 1);
+    const i1 = Math.min(i0 + 1, inSamples - 1);
+    const frac = pos - i0;
+    const s = pcm.readInt16LE(i0 * 2) * (1 - frac) + pcm.readInt16LE(i1 * 2) * frac;
+    out.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(s))), i * 2);
+  }
+  return out;
+}
+
+/** Milliseconds of audio in `bytes` of PCM16 mono at `rate`. */
+export function pcmDurationMs(bytes: number, rate: number): number {
+  return Math.floor((bytes / 2 / rate) * 1000);
+}
