@@ -17,6 +17,14 @@ export { ApiKeyAuthenticator, type RuntimeIdentity } from './auth/api-key.authen
 export { ApiKeyGuard } from './auth/api-key.guard.js';
 export { TicketRepository } from './tickets/ticket.repository.js';
 export { InMemoryTicketRepository, type InMemoryTicketRepositoryOptions } from './tickets/in-memory-ticket.repository.js';
+export { RedisTicketRepository, type RedisTicketRepositoryOptions, type ConsumeStrategy } from './tickets/redis-ticket.repository.js';
+export {
+  DEFAULT_REDIS_KEY_PREFIX,
+  type RealtimeRedisConfig,
+  type RealtimeRedisOptions,
+  type RedisClusterNode,
+} from './redis/redis.options.js';
+export type { RedisClient } from './redis/redis-client.js';
 export type { TicketRecord } from './tickets/ticket.record.js';
 export { TicketService, type MintedTicket } from './tickets/ticket.service.js';
 export { generateTicketSecret, ticketIdOf } from './tickets/ticket-secret.js';
@@ -43,6 +51,7 @@ export { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
 export { CloseCode } from './gateway/realtime-session.js';
 export { SessionEventsHook, NoopSessionEventsHook, type SessionStartedEvent, type SessionEndedEvent } from './gateway/session-events.js';
 export { SessionLimiter, InMemorySessionLimiter } from './gateway/session-limiter.js';
+export { RedisSessionLimiter, type RedisSessionLimiterOptions } from './gateway/redis-session-limiter.js';
 export {
   RealtimeProvider,
   type ClientEvent,
@@ -54,3 +63,7 @@ export {
 } from './providers/realtime-provider.js';
 export { ProviderRegistry } from './providers/provider-registry.js';
 export { LoopbackProvider } from './providers/loopback/loopback.provider.js';
+export { OpenAiProvider } from './providers/openai/index.js';
+export { XaiProvider } from './providers/xai/index.js';
+export { GeminiProvider } from './providers/gemini/index.js';
+export { DEFAULT_BASE_URLS, type ProviderCredentials } from './providers/shared/provider-credentials.js';

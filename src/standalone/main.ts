@@ -2,8 +2,7 @@
 // (see README); with no API keys it runs in a dev mode with one generated key, printed once.
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { StandaloneAppModule } from './app.module.js';
+import { createStandaloneApp } from './create-app.js';
 import { EnvConfigError, loadStandaloneConfig } from './env-config.js';
 
 async function bootstrap(): Promise<void> {
@@ -18,11 +17,14 @@ async function bootstrap(): Promise<void> {
     }
     throw err;
   }
-  const app = await NestFactory.create(StandaloneAppModule.register(config), { bufferLogs: false });
+  const app = await createStandaloneApp(config);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(config.port, config.host ?? '0.0.0.0');
   const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
   logger.log(`Realtime gateway listening on ${url}`);
+  if (config.demo) {
+    logger.log(`Demo page: ${url}/ (mints tickets with the server's key for anyone who can reach it; REALTIME_DEMO=false turns it off)`);
+  }
   if (config.devApiKey) {
     // Printed once, to stdout only, so the developer can copy it; it is not kept anywhere.
     process.stdout.write(

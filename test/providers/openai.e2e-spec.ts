@@ -251,7 +251,7 @@ describe.each(PLATFORMS)('OpenAI provider through the gateway (%s)', (platform) 
     await client.nextError('response_cancel_not_active');
   });
 
-  it('ends with session.terminating upstream_closed and close 1011 when OpenAI drops the socket mid-response', async () => {
+  it('ends with session.terminating upstream_error and close 1011 when OpenAI drops the socket mid-response', async () => {
     const { client, conn } = await startSession({ turn_detection: { type: 'none' } });
     conn.stallResponsesAfter(1);
     client.send({ type: 'text.input', text: 'Say something long.' });
@@ -259,7 +259,7 @@ describe.each(PLATFORMS)('OpenAI provider through the gateway (%s)', (platform) 
     await client.next('audio.delta');
     conn.close(1011, 'Internal error');
     const terminating = await client.next('session.terminating');
-    expect(terminating.error).toEqual({ code: 'upstream_closed', message: 'OpenAI closed the connection (1011 Internal error)' });
+    expect(terminating.error).toEqual({ code: 'upstream_error', message: 'OpenAI closed the connection (1011 Internal error)' });
     expect(await client.closed).toEqual({ code: 1011, reason: '' });
   });
 

@@ -196,7 +196,7 @@ describe.each(PLATFORMS)('xAI provider through the gateway (%s)', (platform) => 
     expect(client.ofType('session.terminating')).toHaveLength(0);
   });
 
-  it('ends with session.terminating upstream_closed and close 1011 when xAI drops the socket mid-response', async () => {
+  it('ends with session.terminating upstream_error and close 1011 when xAI drops the socket mid-response', async () => {
     const { client, conn } = await startSession();
     conn.stallResponsesAfter(1);
     client.send({ type: 'text.input', text: 'Say something long.' });
@@ -204,7 +204,7 @@ describe.each(PLATFORMS)('xAI provider through the gateway (%s)', (platform) => 
     await client.next('audio.delta');
     conn.terminate(); // no close frame at all: 1006 upstream
     const terminating = await client.next('session.terminating');
-    expect(terminating.error).toEqual({ code: 'upstream_closed', message: 'xAI closed the connection (1006)' });
+    expect(terminating.error).toEqual({ code: 'upstream_error', message: 'xAI closed the connection (1006)' });
     expect((await client.closed).code).toBe(1011);
   });
 

@@ -2,6 +2,7 @@
 // gateway (and its e2e tests) can run every part of the protocol without network or API keys.
 // Audio comes back byte-for-byte, text comes back as text, `call <tool> {json}` becomes a tool call.
 import { randomBytes } from 'node:crypto';
+import { ErrorCode } from '../../errors/error-codes.js';
 import type { SessionConfig } from '../../session-config/session-config.js';
 import type { ClientEvent, ServerEvent, UpstreamHandlers, UpstreamSession } from '../realtime-provider.js';
 import { base64Frames, decodePcm16, durationMs } from './pcm16.js';
@@ -10,15 +11,6 @@ import { parseToolCallCommand, type ToolCallCommand } from './tool-call-command.
 export const LOOPBACK_SAMPLE_RATE = 24000;
 export const DEFAULT_SILENCE_DURATION_MS = 500;
 
-/**
- * The non-fatal `error.code`s this provider emits. They mirror the codes real upstreams report for
- * the same mistakes; they belong in `errors/error-codes.ts` once the gateway forwards them.
- */
-export const LoopbackErrorCode = {
-  InputAudioBufferEmpty: 'input_audio_buffer_empty',
-  InvalidAudio: 'invalid_audio',
-  UnknownToolCall: 'unknown_tool_call',
-} as const;
 
 /** What goes between `response.started` and `response.completed`, produced one event per tick. */
 type ResponseBody = Iterator<ServerEvent, void, undefined>;
@@ -117,7 +109,7 @@ export class LoopbackSession implements UpstreamSession {
   private appendAudio(audio: string): void {
     const pcm = decodePcm16(audio);
     if (!pcm) {
-      this.emitError(LoopbackErrorCode.InvalidAudio, 'audio.append: audio must be base64 of PCM16 (an even number of bytes)');
+      this.emitError(ErrorCode.InvalidAudio, 'audio.append: audio must be base64 of PCM16 (an even number of bytes)');
       return;
     }
     if (pcm.length === 0) return;
@@ -133,7 +125,7 @@ export class LoopbackSession implements UpstreamSession {
 
   private commitAudio(): void {
     if (this.uncommittedBytes === 0) {
-      this.emitError(LoopbackErrorCode.InputAudioBufferEmpty, 'audio.commit: no audio appended since the last commit');
+      this.emitError(ErrorCode.InputAudioBufferEmpty, 'audio.commit: no audio appended since the last commit');
       return;
     }
     this.endSpeech();
@@ -208,7 +200,7 @@ export class LoopbackSession implements UpstreamSession {
 
   private answerToolCall(toolCallId: string, result: unknown): void {
     if (!this.openToolCalls.delete(toolCallId)) {
-      this.emitError(LoopbackErrorCode.UnknownToolCall, `tool.result: no open tool call with id "${toolCallId}"`);
+      this.emitError(ErrorCode.UnknownToolCall, `tool.result: no open tool call with id "${toolCallId}"`);
       return;
     }
     // PROTOCOL.md §5: after tool.result the model continues by itself, without response.create.

@@ -359,10 +359,12 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
    */
   protected endForClose(code: number, reason: string): UpstreamEnd {
     const why = reason ? ` ${reason.slice(0, 200)}` : '';
+    // A normal close or a going-away (e.g. after session_expired) is an end; anything else a failure.
+    const normal = code === 1000 || code === 1001;
     return {
-      code: ErrorCode.UpstreamClosed,
+      code: normal ? ErrorCode.UpstreamClosed : ErrorCode.UpstreamError,
       message: `${this.options.providerLabel} closed the connection (${code}${why})`,
-      closeCode: code === 1001 ? 1001 : code === 1000 ? 1000 : 1011,
+      closeCode: normal ? code : 1011,
     };
   }
 }
