@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ErrorCode, type ErrorBody } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { ServerEvent, UpstreamSession } from '../providers/realtime-provider.js';
@@ -114,11 +114,15 @@ export class RealtimeSession {
     if (data.length > this.deps.limits.maxFrameBytes) {
       return this.end(ErrorCode.FrameTooBig, `Frame of ${data.length} bytes exceeds the limit of ${this.deps.limits.maxFrameBytes}`, CloseCode.TooBig);
     }
-    if (isBinary) return this.sendError(ErrorCode.InvalidEvent, 'Binary frames are not supported: send JSON text frames');
+    if (isBinary && this.state !== 'awaiting_start') {
+      return this.sendError(ErrorCode.InvalidEvent, 'Binary frames are not supported: send JSON text frames');
+    }
     const frame = parseClientFrame(data.toString('utf8'));
 
     if (this.state === 'awaiting_start') {
-      if (frame.kind === 'start') return this.start(frame.config);
+      // PROTOCOL.md §3.1: anything but a session.start text frame first (a binary frame included)
+      // ends the socket.
+      if (frame.kind === 'start' && !isBinary) return this.start(frame.config);
       this.sendError(ErrorCode.SessionNotStarted, 'The first frame must be session.start');
       return this.end(ErrorCode.SessionNotStarted, 'The first frame must be session.start', CloseCode.Policy);
     }
@@ -138,7 +142,7 @@ export class RealtimeSession {
     const { config, model } = prepared;
     const provider = this.deps.providers.forModel(model.id);
     if (!provider) {
-      return this.sendError(ErrorCode.ProviderUnavailable, `No provider is configured for ${model.id}`);
+      return this.sendError(ErrorCode.ProviderNotConfigured, `No provider is configured for ${model.id} on this gateway`);
     }
     this.config = config;
     this.model = model;
@@ -240,7 +244,9 @@ export class RealtimeSession {
   }
 
   private refuse(err: unknown): undefined {
-    if (err instanceof RealtimeApiError) this.sendError(err.code, err.message);
+    // HttpException's own `message` is the class name ("Realtime Api Error") when its response is
+    // an object: the human text lives in the error body.
+    if (err instanceof RealtimeApiError) this.sendError(err.code, (err.getResponse() as ErrorBody).error.message);
     else throw err;
     return undefined;
   }
