@@ -20,6 +20,7 @@ import { assertValid } from '../session-config/validation.js';
 import { isZeroValue } from '../session-config/zero-value.js';
 import type { Admission } from './admission.js';
 import { parseClientFrame } from './client-events.js';
+import { addUsage } from './usage-total.js';
 import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
 
 export const CloseCode = {
@@ -255,7 +256,7 @@ export class RealtimeSession {
 
   private onUpstreamEvent(event: ServerEvent): void {
     if (this.state !== 'active' && this.state !== 'connecting') return;
-    if (event.type === 'usage') this.usage = event.usage;
+    if (event.type === 'usage') this.usage = addUsage(this.usage, event.usage);
     this.sendJson(event);
   }
 

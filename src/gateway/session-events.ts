@@ -21,7 +21,7 @@ export interface SessionEndedEvent extends SessionStartedEvent {
   /** The `error.code` of `session.terminating`, or `client_closed`. */
   endReason: string;
   closeCode: number;
-  /** The last provider-reported usage, when the provider reports it. */
+  /** Provider-reported usage summed over the session (numbers added field by field), when reported. */
   usage?: Record<string, unknown>;
 }
 

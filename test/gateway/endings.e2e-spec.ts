@@ -209,6 +209,31 @@ describe.each(PLATFORMS)('sessionEvents hook (%s)', (platform) => {
     expect(ended.durationMs).toBeGreaterThanOrEqual(250);
   });
 
+  it('reports the usage of the whole session: per-response usage events summed field by field', async () => {
+    const provider = new RecordingProvider();
+    const metered = await startRealtimeApp(platform, { sessionEvents: hook, providers: [provider], models: [FAKE_MODEL] });
+    try {
+      const client = await openWithTicket(metered.baseUrl);
+      clients.push(client);
+      const started = await client.start(FAKE);
+      const { handlers } = provider.last.params;
+      handlers.onEvent({ type: 'usage', usage: { input_tokens: 10, output_tokens: 4, output_token_details: { audio_tokens: 3 } } });
+      handlers.onEvent({ type: 'usage', usage: { input_tokens: 5, output_tokens: 6, output_token_details: { audio_tokens: 2 } } });
+      // The client sees each response's usage as it comes.
+      expect((await client.next('usage')).usage).toEqual({ input_tokens: 10, output_tokens: 4, output_token_details: { audio_tokens: 3 } });
+      await client.next('usage');
+      await client.close();
+      await eventually(() => hook.ended.some((e) => e.sessionId === started.session_id), 'sessionEnded was called');
+      expect(hook.ended.find((e) => e.sessionId === started.session_id)!.usage).toEqual({
+        input_tokens: 15,
+        output_tokens: 10,
+        output_token_details: { audio_tokens: 5 },
+      });
+    } finally {
+      await metered.close();
+    }
+  });
+
   it('reports nothing for a socket that never started a session', async () => {
     const before = { started: hook.started.length, ended: hook.ended.length };
     const client = await openWithTicket(app.baseUrl);
