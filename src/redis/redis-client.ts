@@ -1,0 +1,26 @@
+// The slice of an ioredis client (`Redis` or `Cluster`) the Redis stores use. Typed structurally so
+// that this package's public types never reference `ioredis`, which stays an optional peer.
+
+export type RedisArgument = string | number | Buffer;
+
+/** What the Redis ticket store and session limiter need from a client; an ioredis `Redis` or `Cluster` fits. */
+export interface RedisClient {
+  /** ioredis connection status: `wait`, `connecting`, `connect`, `ready`, `reconnecting`, `end`, … */
+  readonly status: string;
+  call(command: string, ...args: RedisArgument[]): Promise<unknown>;
+  connect(): Promise<unknown>;
+  quit(): Promise<unknown>;
+  disconnect(reconnect?: boolean): void;
+  on(event: string | symbol, listener: (...args: any[]) => void): unknown;
+  off(event: string | symbol, listener: (...args: any[]) => void): unknown;
+}
+
+/** Duck-typing that tells a client apart from connection options. */
+export function isRedisClient(value: unknown): value is RedisClient {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as RedisClient).call === 'function' &&
+    typeof (value as RedisClient).quit === 'function'
+  );
+}

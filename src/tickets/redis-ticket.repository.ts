@@ -1,0 +1,101 @@
+// Ticket store shared by every gateway instance. One key per ticket, `<prefix>ticket:<id>` where the
+// id is the SHA-256 digest of the secret (the secret never reaches Redis), holding the record as
+// JSON and expiring with the ticket. Redemption is one atomic command, so exactly one consume wins
+// across all instances: GETDEL, or a GET+DEL Lua script on servers older than 6.2.
+import { Logger } from '@nestjs/common';
+import type { RedisClient } from '../redis/redis-client.js';
+import { RedisScript } from '../redis/redis-script.js';
+import { DEFAULT_REDIS_KEY_PREFIX } from '../redis/redis.options.js';
+import type { TicketRecord } from './ticket.record.js';
+import { TicketRepository } from './ticket.repository.js';
+
+/**
+ * How consume takes a ticket. `auto` (default) asks the server its version once (INFO server)
+ * and uses GETDEL from 6.2 on, the script before; it also switches to the script for good if the
+ * server answers GETDEL with "unknown command" (a renamed command, a proxy, a compatible server).
+ */
+export type ConsumeStrategy = 'auto' | 'getdel' | 'script';
+
+export interface RedisTicketRepositoryOptions {
+  /** Prefix of every key. Default `realtime:`. */
+  keyPrefix?: string;
+  consumeStrategy?: ConsumeStrategy;
+  /** Clock (epoch ms); injectable for tests. */
+  now?: () => number;
+}
+
+const GET_AND_DELETE = new RedisScript(`
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+`);
+
+export class RedisTicketRepository extends TicketRepository {
+  private readonly logger = new Logger(RedisTicketRepository.name);
+  private readonly keyPrefix: string;
+  private readonly now: () => number;
+  private strategy: Promise<'getdel' | 'script'> | undefined;
+
+  constructor(
+    private readonly client: RedisClient,
+    options: RedisTicketRepositoryOptions = {},
+  ) {
+    super();
+    this.keyPrefix = `${options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX}ticket:`;
+    this.now = options.now ?? Date.now;
+    const strategy = options.consumeStrategy ?? 'auto';
+    if (strategy !== 'auto') this.strategy = Promise.resolve(strategy);
+  }
+
+  /** The Redis key a ticket id is stored under. */
+  keyOf(id: string): string {
+    return this.keyPrefix + id;
+  }
+
+  async save(ticket: TicketRecord): Promise<void> {
+    // Redis expires the key with the ticket (PX), so a ticket never redeemed leaves nothing behind.
+    const ttlMs = Math.max(1, Math.ceil(ticket.expiresAt - this.now()));
+    const reply = await this.client.call('SET', this.keyOf(ticket.id), JSON.stringify(ticket), 'PX', ttlMs, 'NX');
+    if (reply !== 'OK') throw new Error('ticket id collision');
+  }
+
+  async consume(id: string): Promise<TicketRecord | null> {
+    const value = await this.take(this.keyOf(id));
+    if (value === null || value === undefined) return null;
+    const ticket = JSON.parse(String(value)) as TicketRecord;
+    // PX already expired it on the server's clock; this keeps the contract exact on ours too.
+    return ticket.expiresAt > this.now() ? ticket : null;
+  }
+
+  /** The strategy in use, once known (`auto` until the first consume asked the server). */
+  async consumeStrategy(): Promise<'getdel' | 'script'> {
+    return (this.strategy ??= this.detectStrategy());
+  }
+
+  private async take(key: string): Promise<unknown> {
+    if ((await this.consumeStrategy()) === 'script') return GET_AND_DELETE.run(this.client, [key], []);
+    try {
+      return await this.client.call('GETDEL', key);
+    } catch (err) {
+      if (!/unknown command/i.test(String((err as Error)?.message))) throw err;
+      // An unknown command ran nothing, so taking the ticket with the script now is still exactly-once.
+      this.logger.warn('The Redis server does not know GETDEL; consuming tickets with a Lua script from now on');
+      this.strategy = Promise.resolve('script');
+      return GET_AND_DELETE.run(this.client, [key], []);
+    }
+  }
+
+  private async detectStrategy(): Promise<'getdel' | 'script'> {
+    let info: string;
+    try {
+      info = String(await this.client.call('INFO', 'server'));
+    } catch (err) {
+      this.strategy = undefined; // ask again on the next consume
+      throw err;
+    }
+    const version = /^redis_version:(\d+)\.(\d+)/m.exec(info);
+    if (!version) return 'getdel'; // unknown server: try GETDEL, fall back on "unknown command"
+    const [major, minor] = [Number(version[1]), Number(version[2])];
+    return major > 6 || (major === 6 && minor >= 2) ? 'getdel' : 'script';
+  }
+}
