@@ -3,7 +3,7 @@
 // It validates and overlays the config, opens the upstream through the provider interface, relays
 // normalized events both ways with backpressure, and ends every path with `session.terminating`
 // and a close code. Nothing here knows which provider is behind the UpstreamSession.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
 import { ErrorCode, type ErrorBody } from '../errors/error-codes.js';
@@ -19,7 +19,7 @@ import type { SessionConfig } from '../session-config/session-config.js';
 import { assertValid } from '../session-config/validation.js';
 import { isZeroValue } from '../session-config/zero-value.js';
 import type { Admission } from './admission.js';
-import { parseClientFrame } from './client-events.js';
+import { audioOfAppendFrame, BASE64_AUDIO, parseClientFrame } from './client-events.js';
 import { addUsage } from './usage-total.js';
 import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
 
@@ -49,8 +49,20 @@ const CLOSE_GRACE_MS = 2000;
 /** How often an upstream over its high-water mark is checked for draining. */
 const UPSTREAM_DRAIN_POLL_MS = 20;
 
+const ID_BYTES = 16;
+// One randomFillSync per 256 ids (two ids per connection: its slot and its session): a per-call
+// randomBytes was measurable at the upgrade, as it was when minting.
+const idPool = Buffer.alloc(ID_BYTES * 256);
+let idOffset = idPool.length;
+
 export function newSessionId(): string {
-  return `sess_${randomBytes(16).toString('hex')}`;
+  if (idOffset >= idPool.length) {
+    randomFillSync(idPool);
+    idOffset = 0;
+  }
+  const id = `sess_${idPool.toString('hex', idOffset, idOffset + ID_BYTES)}`;
+  idOffset += ID_BYTES;
+  return id;
 }
 
 export class RealtimeSession {
@@ -117,6 +129,15 @@ export class RealtimeSession {
     }
     if (isBinary && this.state !== 'awaiting_start') {
       return this.sendError(ErrorCode.InvalidEvent, 'Binary frames are not supported: send JSON text frames');
+    }
+    if (this.state === 'active' && !isBinary) {
+      // Hot path (50 frames a second per session): a canonical audio.append skips JSON.parse.
+      const audio = audioOfAppendFrame(data);
+      if (audio !== undefined) {
+        this.upstream!.send({ type: 'audio.append', audio });
+        this.checkUpstreamBackpressure();
+        return;
+      }
     }
     const frame = parseClientFrame(data.toString('utf8'));
 
@@ -257,6 +278,12 @@ export class RealtimeSession {
   private onUpstreamEvent(event: ServerEvent): void {
     if (this.state !== 'active' && this.state !== 'connecting') return;
     if (event.type === 'usage') this.usage = addUsage(this.usage, event.usage);
+    if (event.type === 'audio.delta' && BASE64_AUDIO.test(event.audio)) {
+      // Hot path: base64 needs no escaping, so concatenation gives JSON.stringify's bytes (ASCII,
+      // one byte per character) without its scan of the audio.
+      const text = '{"type":"audio.delta","audio":"' + event.audio + '"}';
+      return this.sendText(text, text.length);
+    }
     this.sendJson(event);
   }
 
@@ -267,8 +294,13 @@ export class RealtimeSession {
   private sendJson(event: object): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     const data = JSON.stringify(event);
-    this.bytesOut += Buffer.byteLength(data);
-    this.ws.send(data, () => this.onClientFlushed());
+    this.sendText(data, Buffer.byteLength(data));
+  }
+
+  private sendText(data: string, byteLength: number): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.bytesOut += byteLength;
+    this.ws.send(data, this.onFlushed);
     if (!this.clientOverMark && this.ws.bufferedAmount > this.deps.limits.highWaterMarkBytes) {
       // The browser reads slower than the model speaks: stop taking upstream events rather than
       // buffering them without bound.
@@ -277,6 +309,9 @@ export class RealtimeSession {
       this.armSlowTimer();
     }
   }
+
+  /** The write callback of every send (one function, not a closure per audio frame). */
+  private readonly onFlushed = (): void => this.onClientFlushed();
 
   private onClientFlushed(): void {
     if (this.clientOverMark && this.ws.bufferedAmount <= this.deps.limits.highWaterMarkBytes / 2) {

@@ -20,6 +20,10 @@ interface MintHttpRequest extends RequestWithIdentity {
 
 @Controller()
 export class RealtimeSessionsController {
+  /** The last base URL of `ws_url`, and its URL around the secret (see wsUrl). */
+  private lastWsBase: string | undefined;
+  private lastWsTemplate: [string, string] | undefined;
+
   constructor(
     private readonly tickets: TicketService,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
@@ -68,14 +72,36 @@ export class RealtimeSessionsController {
       if (typeof host !== 'string' || host === '') return '';
       base = `${req.protocol === 'https' ? 'https' : 'http'}://${host}`;
     }
-    try {
-      const url = new URL(base.replace(/^http/i, 'ws') + REALTIME_SOCKET_PATH);
-      url.searchParams.set('ticket', secret);
-      return url.toString();
-    } catch {
-      return '';
+    // Parsing the URL was a measurable part of minting: the parsed form of the last base is kept
+    // (one entry, so Host headers cannot grow it). A secret is base64url, which the query
+    // encoding leaves as it is, so it takes the placeholder's place unchanged.
+    if (base !== this.lastWsBase) {
+      this.lastWsBase = base;
+      this.lastWsTemplate = wsUrlTemplate(base);
     }
+    const template = this.lastWsTemplate;
+    return template && BASE64URL.test(secret) ? template[0] + secret + template[1] : buildWsUrl(base, secret);
   }
+}
+
+const SECRET_PLACEHOLDER = 'SECRETPLACEHOLDER0';
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** `ws[s]://host/v3/realtime?ticket=<secret>`, as URL normalises it; '' when the base is not a URL. */
+function buildWsUrl(base: string, secret: string): string {
+  try {
+    const url = new URL(base.replace(/^http/i, 'ws') + REALTIME_SOCKET_PATH);
+    url.searchParams.set('ticket', secret);
+    return url.toString();
+  } catch {
+    return '';
+  }
+}
+
+/** buildWsUrl's result around the secret, when the placeholder lands in exactly one place. */
+function wsUrlTemplate(base: string): [string, string] | undefined {
+  const parts = buildWsUrl(base, SECRET_PLACEHOLDER).split(SECRET_PLACEHOLDER);
+  return parts.length === 2 ? [parts[0], parts[1]] : undefined;
 }
 
 function methodNotAllowed(): RealtimeApiError {
@@ -95,7 +121,16 @@ function jsonBodyOf(req: MintHttpRequest, body: unknown): unknown {
   return body;
 }
 
+let lastSecond = NaN;
+let lastRfc3339 = '';
+
 /** RFC 3339 UTC with whole seconds, rounded down (never later than the real expiry). */
 export function rfc3339Seconds(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  // Tickets minted in the same second share it: formatting a date was measurable on the mint path.
+  const second = Math.floor(epochMs / 1000);
+  if (second !== lastSecond) {
+    lastRfc3339 = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+    lastSecond = second;
+  }
+  return lastRfc3339;
 }

@@ -5,6 +5,7 @@ import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validateSync, type ValidationError, type ValidatorOptions } from 'class-validator';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
+import { passesFastValidation } from './fast-validation.js';
 
 const VALIDATOR_OPTIONS: ValidatorOptions = {
   whitelist: true,
@@ -47,6 +48,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * problem; the message names the first. `prefix` is prepended to field paths (e.g. `config`).
  */
 export function assertValid<T extends object>(dto: ClassConstructor<T>, plain: Record<string, unknown>, prefix = ''): void {
+  // Valid input (the common case) skips class-validator's generic executor; see fast-validation.ts.
+  if (passesFastValidation(dto, plain)) return;
   const instance = plainToInstance(dto, plain, { enableImplicitConversion: false });
   const errors = validateSync(instance, VALIDATOR_OPTIONS);
   if (errors.length === 0) return;

@@ -1,6 +1,6 @@
 // Ticket secrets: 256 random bits, base64url without padding (a valid HTTP token, so it can travel
 // in Sec-WebSocket-Protocol). Only their SHA-256 digest is ever stored.
-import { createHash, randomFillSync } from 'node:crypto';
+import crypto, { createHash, randomFillSync } from 'node:crypto';
 
 const SECRET_BYTES = 32;
 const POOL_SECRETS = 128;
@@ -21,7 +21,12 @@ export function generateTicketSecret(): string {
   return secret;
 }
 
+// One-shot crypto.hash (Node >= 20.12) is about 4x faster than a Hash object for short inputs, and
+// this runs twice per mint (API key, secret) and once per redemption.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 export function sha256Hex(value: string): string {
+  if (oneShotHash) return oneShotHash('sha256', value, 'hex');
   return createHash('sha256').update(value, 'utf8').digest('hex');
 }
 

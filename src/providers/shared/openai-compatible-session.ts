@@ -129,7 +129,10 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
     if (this.isClosed) return;
     switch (event.type) {
       case 'audio.append':
-        return this.sendEvent({ type: 'input_audio_buffer.append', audio: this.toUpstreamAudio(event.audio) });
+        // Hot path: the gateway passes only base64 audio (client-events.ts), and resampling gives
+        // base64 too — nothing to escape — so concatenation gives JSON.stringify's bytes of
+        // `{type: 'input_audio_buffer.append', audio}` without its scan of the audio.
+        return this.sendSerialized('{"type":"input_audio_buffer.append","audio":"' + this.toUpstreamAudio(event.audio) + '"}');
       case 'audio.commit':
         return this.sendEvent({ type: 'input_audio_buffer.commit' });
       case 'audio.clear':

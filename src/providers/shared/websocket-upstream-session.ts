@@ -121,6 +121,11 @@ export abstract class WebSocketUpstreamSession implements UpstreamSession {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
 
+  /** Sends a message the adapter has already serialised (the audio hot path). */
+  protected sendSerialized(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+  }
+
   /** Ends the session from the provider side: reported once, then the socket is closed. */
   protected fail(end: UpstreamEnd): void {
     if (this.closedByGateway || this.ended) return;
