@@ -14,6 +14,7 @@ export interface StaticApiKey {
 
 export class StaticApiKeyVerifier extends ApiKeyVerifier {
   private readonly byDigest = new Map<string, ApiKeyIdentity>();
+  private readonly keyIds = new Set<string>();
 
   constructor(keys: readonly StaticApiKey[]) {
     super();
@@ -26,11 +27,9 @@ export class StaticApiKeyVerifier extends ApiKeyVerifier {
         // One key for two projects would silently belong to the last one listed.
         throw new Error(`StaticApiKeyVerifier: the key of entry #${index + 1} is listed twice`);
       }
-      this.byDigest.set(digest, {
-        keyId: entry.keyId ?? `key_${digest.slice(0, 12)}`,
-        projectId: entry.projectId || undefined,
-        kind: entry.kind ?? 'runtime',
-      });
+      const keyId = entry.keyId ?? `key_${digest.slice(0, 12)}`;
+      this.byDigest.set(digest, { keyId, projectId: entry.projectId || undefined, kind: entry.kind ?? 'runtime' });
+      this.keyIds.add(keyId);
     }
   }
 
@@ -39,7 +38,6 @@ export class StaticApiKeyVerifier extends ApiKeyVerifier {
   }
 
   override async isKeyActive(keyId: string): Promise<boolean> {
-    for (const identity of this.byDigest.values()) if (identity.keyId === keyId) return true;
-    return false;
+    return this.keyIds.has(keyId);
   }
 }

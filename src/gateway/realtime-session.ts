@@ -3,10 +3,10 @@
 // It validates and overlays the config, opens the upstream through the provider interface, relays
 // normalized events both ways with backpressure, and ends every path with `session.terminating`
 // and a close code. Nothing here knows which provider is behind the UpstreamSession.
-import { randomFillSync } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
 import { ErrorCode, type ErrorBody } from '../errors/error-codes.js';
+import { RandomPool } from '../random-pool.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { ServerEvent, UpstreamSession } from '../providers/realtime-provider.js';
@@ -17,7 +17,7 @@ import { applyOverlay } from '../session-config/overlay.js';
 import { SessionConfigDto } from '../session-config/session-config.dto.js';
 import type { SessionConfig } from '../session-config/session-config.js';
 import { assertValid } from '../session-config/validation.js';
-import { isZeroValue } from '../session-config/zero-value.js';
+import { compactConfig, isZeroValue } from '../session-config/zero-value.js';
 import type { Admission } from './admission.js';
 import { audioOfAppendFrame, BASE64_AUDIO, parseClientFrame } from './client-events.js';
 import { addUsage } from './usage-total.js';
@@ -49,20 +49,11 @@ const CLOSE_GRACE_MS = 2000;
 /** How often an upstream over its high-water mark is checked for draining. */
 const UPSTREAM_DRAIN_POLL_MS = 20;
 
-const ID_BYTES = 16;
-// One randomFillSync per 256 ids (two ids per connection: its slot and its session): a per-call
-// randomBytes was measurable at the upgrade, as it was when minting.
-const idPool = Buffer.alloc(ID_BYTES * 256);
-let idOffset = idPool.length;
+// Two ids per connection (its slot and its session).
+const sessionIds = new RandomPool(16, 256);
 
 export function newSessionId(): string {
-  if (idOffset >= idPool.length) {
-    randomFillSync(idPool);
-    idOffset = 0;
-  }
-  const id = `sess_${idPool.toString('hex', idOffset, idOffset + ID_BYTES)}`;
-  idOffset += ID_BYTES;
-  return id;
+  return `sess_${sessionIds.draw('hex')}`;
 }
 
 export class RealtimeSession {
@@ -251,7 +242,7 @@ export class RealtimeSession {
     for (const field of overridden) {
       this.sendError(ErrorCode.FieldLocked, `config.${field} is set by the server and cannot be changed`);
     }
-    const config = compact(effective);
+    const config = compactConfig(effective);
     if (isZeroValue(config.model)) {
       this.sendError(ErrorCode.ModelRequired, 'config.model is required');
       return undefined;
@@ -445,10 +436,4 @@ export class RealtimeSession {
       this.deps.logger.error(`Session events hook failed: ${(err as Error)?.message}`);
     }
   }
-}
-
-function compact(config: SessionConfig): SessionConfig {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(config)) if (value !== undefined) out[key] = value;
-  return out as SessionConfig;
 }

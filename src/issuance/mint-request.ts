@@ -9,6 +9,7 @@ import {
 } from '../realtime-sessions.options.js';
 import { CreateRealtimeSessionDto } from '../session-config/session-config.dto.js';
 import { isSessionConfigField, type SessionConfig, type SessionConfigField } from '../session-config/session-config.js';
+import { compactConfig } from '../session-config/zero-value.js';
 import { assertValid, isPlainObject } from '../session-config/validation.js';
 
 export interface MintRequest {
@@ -47,7 +48,7 @@ export function parseMintRequest(body: unknown): MintRequest {
 
   const ttl = (body.ttl_seconds as number | null | undefined) || DEFAULT_TICKET_TTL_SECONDS;
   return {
-    config: body.config ? compact(body.config as Record<string, unknown>) : {},
+    config: body.config ? compactConfig(body.config as SessionConfig) : {},
     lockedFields,
     ttlSeconds: Math.min(MAX_TICKET_TTL_SECONDS, Math.max(MIN_TICKET_TTL_SECONDS, ttl)),
   };
@@ -65,11 +66,4 @@ function rejectUnsafeKeys(object: Record<string, unknown>, prefix: string): void
       throw badRequest(ErrorCode.UnknownField, `Unknown field "${field}"`, { field, errors: [{ field, message: `Unknown field "${field}"` }] });
     }
   }
-}
-
-/** Drops absent keys; the validated input is otherwise kept as sent. */
-function compact(config: Record<string, unknown>): SessionConfig {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(config)) if (value !== undefined) out[key] = value;
-  return out as SessionConfig;
 }

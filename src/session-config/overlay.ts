@@ -2,7 +2,7 @@
 // mint win over whatever the browser asks for, at session.start and at every session.update.
 import type { TicketRecord } from '../tickets/ticket.record.js';
 import { SESSION_CONFIG_FIELDS, type SessionConfig, type SessionConfigField } from './session-config.js';
-import { isZeroValue } from './zero-value.js';
+import { isZeroValue, sameConfigValue } from './zero-value.js';
 
 export type TicketBinding = Pick<TicketRecord, 'config' | 'lockedFields'>;
 
@@ -28,14 +28,9 @@ export function applyOverlay(binding: TicketBinding | undefined, requested: Sess
   const overridden: SessionConfigField[] = [];
   for (const field of boundFields(binding)) {
     const bound = binding.config[field];
-    if (sent.has(field) && !sameJson(requested[field], bound)) overridden.push(field);
+    if (sent.has(field) && !sameConfigValue(requested[field], bound)) overridden.push(field);
     if (bound === undefined) delete effective[field];
     else effective[field] = structuredClone(bound);
   }
   return { effective: effective as SessionConfig, overridden };
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  if (isZeroValue(a) && isZeroValue(b)) return true;
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -6,3 +6,16 @@ export function isZeroValue(value: unknown): boolean {
   if (typeof value === 'object') return Object.keys(value as object).length === 0;
   return false;
 }
+
+/** Two config values are the same when both are zero values or their JSON is equal. */
+export function sameConfigValue(a: unknown, b: unknown): boolean {
+  if (isZeroValue(a) && isZeroValue(b)) return true;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Drops absent (undefined) keys; everything else is kept as sent. */
+export function compactConfig<T extends object>(config: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) if (value !== undefined) out[key] = value;
+  return out as T;
+}

@@ -1,24 +1,12 @@
 // Ticket secrets: 256 random bits, base64url without padding (a valid HTTP token, so it can travel
 // in Sec-WebSocket-Protocol). Only their SHA-256 digest is ever stored.
-import crypto, { createHash, randomFillSync } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
+import { RandomPool } from '../random-pool.js';
 
-const SECRET_BYTES = 32;
-const POOL_SECRETS = 128;
-
-// One randomFillSync per 128 secrets: a per-call randomBytes was measurable on the minting path.
-const pool = Buffer.alloc(SECRET_BYTES * POOL_SECRETS);
-let poolOffset = pool.length;
+const secrets = new RandomPool(32, 128);
 
 export function generateTicketSecret(): string {
-  if (poolOffset >= pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const secret = pool.toString('base64url', poolOffset, poolOffset + SECRET_BYTES);
-  // Bytes handed out are wiped so the pool never holds a live secret.
-  pool.fill(0, poolOffset, poolOffset + SECRET_BYTES);
-  poolOffset += SECRET_BYTES;
-  return secret;
+  return secrets.draw('base64url');
 }
 
 // One-shot crypto.hash (Node >= 20.12) is about 4x faster than a Hash object for short inputs, and

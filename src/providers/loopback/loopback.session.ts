@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../errors/error-codes.js';
 import type { SessionConfig } from '../../session-config/session-config.js';
 import type { ClientEvent, ServerEvent, UpstreamHandlers, UpstreamSession } from '../realtime-provider.js';
-import { base64Frames, decodePcm16, durationMs } from './pcm16.js';
+import { pcmDurationMs } from '../shared/pcm16.js';
+import { base64Frames, decodePcm16 } from './pcm16.js';
 import { parseToolCallCommand, type ToolCallCommand } from './tool-call-command.js';
 
 export const LOOPBACK_SAMPLE_RATE = 24000;
@@ -136,7 +137,7 @@ export class LoopbackSession implements UpstreamSession {
     const pcm = Buffer.concat(this.uncommitted, this.uncommittedBytes);
     this.uncommitted = [];
     this.uncommittedBytes = 0;
-    const ms = durationMs(pcm.length);
+    const ms = pcmDurationMs(pcm.length, LOOPBACK_SAMPLE_RATE);
     if (this.config.input_transcription === true) {
       this.emit({ type: 'transcript.committed', transcript: `${ms} ms of audio` });
     }

@@ -1,9 +1,6 @@
 // PCM16 framing for the loopback provider: strict decoding of the client's base64 audio and
 // re-chunking of a committed turn into the frames it echoes back.
 
-/** 24 kHz × 2 bytes per sample (mono): bytes of PCM16 per millisecond. */
-export const LOOPBACK_BYTES_PER_MS = 48;
-
 /** 100 ms at 24 kHz: the largest echoed frame, the size real upstreams tend to send. */
 export const LOOPBACK_MAX_FRAME_BYTES = 4800;
 
@@ -23,11 +20,6 @@ export function decodePcm16(base64: string): Buffer | undefined {
   }
   const bytes = Buffer.from(base64, 'base64');
   return bytes.length % 2 === 0 ? bytes : undefined;
-}
-
-/** Whole milliseconds of audio in `bytes` of 24 kHz PCM16 mono. */
-export function durationMs(bytes: number): number {
-  return Math.floor(bytes / LOOPBACK_BYTES_PER_MS);
 }
 
 /** Base64 frames of at most `maxBytes` of `pcm` each, in order, lazily (a long turn is not encoded up front). */

@@ -20,7 +20,7 @@ import type WebSocket from 'ws';
 import { ErrorCode } from '../../errors/error-codes.js';
 import type { ModelDefinition } from '../../session-config/model-catalogue.js';
 import type { SessionConfig, SessionConfigField, TurnDetection } from '../../session-config/session-config.js';
-import { isZeroValue } from '../../session-config/zero-value.js';
+import { isZeroValue, sameConfigValue } from '../../session-config/zero-value.js';
 import type { ClientEvent, OpenUpstreamParams, UpstreamEnd, UpstreamHandlers } from '../realtime-provider.js';
 import { pcmFromBase64, pcmToBase64, resamplePcm16 } from './pcm16.js';
 import { openUpstreamSocket, UpstreamConnectError } from './upstream-socket.js';
@@ -206,7 +206,7 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
   }
 
   private updateSession(next: SessionConfig, changed: readonly string[]): void {
-    const locked = this.options.startOnlyFields.filter((f) => !sameValue(this.config[f], next[f]));
+    const locked = this.options.startOnlyFields.filter((f) => !sameConfigValue(this.config[f], next[f]));
     if (locked.length) {
       this.emitError(
         TRANSCRIPTION_LOCKED,
@@ -218,7 +218,7 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
     for (const field of this.options.startOnlyFields) (kept as Record<string, unknown>)[field] = previous[field];
     this.config = { ...next, ...kept };
     const fields = SETTING_FIELDS.filter(
-      (f) => !this.options.startOnlyFields.includes(f) && (changed.includes(f) || !sameValue(previous[f], next[f])),
+      (f) => !this.options.startOnlyFields.includes(f) && (changed.includes(f) || !sameConfigValue(previous[f], next[f])),
     );
     if (!fields.length) return;
     const settings = this.settingsFor(this.config, fields, false);
@@ -370,11 +370,6 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
       closeCode: normal ? code : 1011,
     };
   }
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (isZeroValue(a) && isZeroValue(b)) return true;
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** `turn_detection` of the contract → GA turn detection (`none` → null, manual turns). */
