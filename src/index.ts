@@ -48,7 +48,7 @@ export { RealtimeGateway } from './gateway/realtime.gateway.js';
 export { RealtimeConnectionGuard, MARKER_PROTOCOL, TICKET_PROTOCOL_PREFIX } from './gateway/realtime-connection.guard.js';
 export { RealtimeProxyService } from './gateway/realtime-proxy.service.js';
 export { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
-export { CloseCode } from './gateway/realtime-session.js';
+export { CloseCode } from './errors/close-codes.js';
 export { SessionEventsHook, NoopSessionEventsHook, type SessionStartedEvent, type SessionEndedEvent } from './gateway/session-events.js';
 export { SessionLimiter, InMemorySessionLimiter } from './gateway/session-limiter.js';
 export { RedisSessionLimiter, type RedisSessionLimiterOptions } from './gateway/redis-session-limiter.js';

@@ -21,7 +21,7 @@ import { XaiProvider } from './providers/xai/xai.provider.js';
 import type { RealtimeProvider } from './providers/realtime-provider.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import { RealtimeSessionsController } from './issuance/realtime-sessions.controller.js';
-import { RESOLVED_OPTIONS } from './realtime-sessions.constants.js';
+import { RESOLVED_OPTIONS } from './common/module-settings.js';
 import { ConfigurableModuleClass, REALTIME_SESSIONS_MODULE_OPTIONS } from './realtime-sessions.module-definition.js';
 import {
   REALTIME_SESSIONS_PATH,

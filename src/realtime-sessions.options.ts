@@ -8,6 +8,18 @@ import type { ProviderCredentials } from './providers/shared/provider-credential
 import type { RealtimeRedisConfig } from './redis/redis.options.js';
 import type { ModelDefinition } from './session-config/model-catalogue.js';
 import type { TicketRepository } from './tickets/ticket.repository.js';
+import { DEFAULT_LIMITS, type ResolvedRealtimeSessionsOptions, type SessionLimits } from './common/module-settings.js';
+
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_TICKET_TTL_SECONDS,
+  MAX_TICKET_TTL_SECONDS,
+  MIN_TICKET_TTL_SECONDS,
+  REALTIME_SESSIONS_PATH,
+  REALTIME_SOCKET_PATH,
+  type ResolvedRealtimeSessionsOptions,
+  type SessionLimits,
+} from './common/module-settings.js';
 
 export interface RealtimeSessionsModuleOptions {
   /** Runtime API keys accepted by the default verifier. Ignored when `apiKeyVerifier` is set. */
@@ -54,48 +66,6 @@ export interface RealtimeSessionsModuleOptions {
    * `sessionLimiter` still wins.
    */
   redis?: RealtimeRedisConfig;
-}
-
-export interface SessionLimits {
-  /** No `session.start` within this → `session_not_started`, close 1008. */
-  startTimeoutSeconds: number;
-  /** No client frame for this long → `idle_timeout`, close 1000. */
-  idleTimeoutSeconds: number;
-  /** A session lasts at most this long → `max_duration_reached`, close 1000. */
-  maxSessionSeconds: number;
-  /** Largest client frame accepted → else `frame_too_big`, close 1009. */
-  maxFrameBytes: number;
-  /** Live sessions one project may hold → else `session_limit_reached`, close 1013. */
-  maxSessionsPerProject: number;
-  /** Send-buffer size past which reading from the other side pauses. */
-  highWaterMarkBytes: number;
-  /** A peer that stays over the mark this long is terminated (`slow_consumer`). */
-  slowConsumerSeconds: number;
-}
-
-export const DEFAULT_LIMITS: SessionLimits = {
-  startTimeoutSeconds: 10,
-  idleTimeoutSeconds: 5 * 60,
-  maxSessionSeconds: 30 * 60,
-  maxFrameBytes: 8 * 1024 * 1024,
-  maxSessionsPerProject: 100,
-  highWaterMarkBytes: 1024 * 1024,
-  slowConsumerSeconds: 10,
-};
-
-export const DEFAULT_TICKET_TTL_SECONDS = 60;
-export const MIN_TICKET_TTL_SECONDS = 1;
-export const MAX_TICKET_TTL_SECONDS = 300;
-export const REALTIME_SESSIONS_PATH = '/v3/realtime-sessions';
-export const REALTIME_SOCKET_PATH = '/v3/realtime';
-
-/** Options after defaults: what the rest of the module reads. */
-export interface ResolvedRealtimeSessionsOptions {
-  ticketsEnabled: boolean;
-  publicUrl: string | undefined;
-  formatAllErrors: boolean;
-  limits: SessionLimits;
-  loopback: boolean;
 }
 
 export function resolveOptions(options: RealtimeSessionsModuleOptions): ResolvedRealtimeSessionsOptions {

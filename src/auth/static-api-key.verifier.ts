@@ -1,6 +1,6 @@
 // Default verifier: a fixed list of keys from module options or the environment, held only as
 // SHA-256 digests and looked up by digest, never compared as plain strings.
-import { sha256Hex } from '../tickets/ticket-secret.js';
+import { sha256Hex } from '../common/digest.js';
 import { ApiKeyVerifier, type ApiKeyIdentity, type ApiKeyKind } from './api-key-verifier.js';
 
 export interface StaticApiKey {

@@ -3,8 +3,7 @@
 // JSON, wrong media types, 404 and 405 alike. Other routes keep Nest's default rendering.
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
-import { RESOLVED_OPTIONS } from '../realtime-sessions.constants.js';
-import { REALTIME_SESSIONS_PATH, type ResolvedRealtimeSessionsOptions } from '../realtime-sessions.options.js';
+import { RESOLVED_OPTIONS, REALTIME_SESSIONS_PATH, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { ErrorCode, type ErrorBody } from './error-codes.js';
 import { RealtimeApiError, toErrorBody } from './realtime-api.error.js';
 

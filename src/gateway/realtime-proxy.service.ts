@@ -6,11 +6,11 @@ import type WebSocket from 'ws';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
-import { RESOLVED_OPTIONS } from '../realtime-sessions.constants.js';
-import type { ResolvedRealtimeSessionsOptions } from '../realtime-sessions.options.js';
+import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { ModelCatalogue } from '../session-config/model-catalogue.js';
 import type { Admission } from './admission.js';
-import { CloseCode, newSessionId, RealtimeSession } from './realtime-session.js';
+import { CloseCode } from '../errors/close-codes.js';
+import { newSessionId, RealtimeSession } from './realtime-session.js';
 import { SessionEventsHook } from './session-events.js';
 import { SessionLimiter } from './session-limiter.js';
 

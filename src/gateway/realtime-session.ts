@@ -5,12 +5,13 @@
 // and a close code. Nothing here knows which provider is behind the UpstreamSession.
 import type { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
+import { CloseCode } from '../errors/close-codes.js';
 import { ErrorCode, type ErrorBody } from '../errors/error-codes.js';
-import { RandomPool } from '../random-pool.js';
+import { RandomPool } from '../common/random-pool.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { ServerEvent, UpstreamSession } from '../providers/realtime-provider.js';
-import type { SessionLimits } from '../realtime-sessions.options.js';
+import type { SessionLimits } from '../common/module-settings.js';
 import { assertCapabilities, resolveRealtimeModel } from '../session-config/capabilities.js';
 import type { ModelCatalogue, ModelDefinition } from '../session-config/model-catalogue.js';
 import { applyOverlay } from '../session-config/overlay.js';
@@ -22,15 +23,6 @@ import type { Admission } from './admission.js';
 import { audioOfAppendFrame, BASE64_AUDIO, parseClientFrame } from './client-events.js';
 import { addUsage } from './usage-total.js';
 import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
-
-export const CloseCode = {
-  Normal: 1000,
-  GoingAway: 1001,
-  Policy: 1008,
-  TooBig: 1009,
-  Internal: 1011,
-  Overloaded: 1013,
-} as const;
 
 type State = 'awaiting_start' | 'connecting' | 'active' | 'closing' | 'closed';
 

@@ -6,17 +6,13 @@ import {
   DEFAULT_TICKET_TTL_SECONDS,
   MAX_TICKET_TTL_SECONDS,
   MIN_TICKET_TTL_SECONDS,
-} from '../realtime-sessions.options.js';
+} from '../common/module-settings.js';
 import { CreateRealtimeSessionDto } from '../session-config/session-config.dto.js';
 import { isSessionConfigField, type SessionConfig, type SessionConfigField } from '../session-config/session-config.js';
+import type { MintRequest } from '../tickets/ticket-request.js';
 import { compactConfig } from '../session-config/zero-value.js';
 import { assertValid, isPlainObject } from '../session-config/validation.js';
 
-export interface MintRequest {
-  config: SessionConfig;
-  lockedFields: SessionConfigField[];
-  ttlSeconds: number;
-}
 
 function badRequest(code: ErrorCode, message: string, details?: unknown): RealtimeApiError {
   return new RealtimeApiError(HttpStatus.BAD_REQUEST, code, message, details);

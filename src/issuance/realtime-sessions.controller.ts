@@ -3,8 +3,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Inject, Patch, Pos
 import { ApiKeyGuard, IDENTITY_KEY, type RequestWithIdentity } from '../auth/api-key.guard.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
-import { RESOLVED_OPTIONS } from '../realtime-sessions.constants.js';
-import { REALTIME_SESSIONS_PATH, REALTIME_SOCKET_PATH, type ResolvedRealtimeSessionsOptions } from '../realtime-sessions.options.js';
+import { RESOLVED_OPTIONS, REALTIME_SESSIONS_PATH, REALTIME_SOCKET_PATH, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { TicketService } from '../tickets/ticket.service.js';
 import { parseMintRequest } from './mint-request.js';
 

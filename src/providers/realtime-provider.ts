@@ -43,6 +43,12 @@ export interface UpstreamHandlers {
   onEvent(event: ServerEvent): void;
   /** Called at most once, when the upstream ends by itself. Never called after `close()`. */
   onEnd(end: UpstreamEnd): void;
+  /**
+   * Called after bytes queued toward the upstream were written (`bufferedAmount` went down), so a
+   * gateway that stopped reading its client because the upstream was over its high-water mark can
+   * resume without polling. May be called often; it must be cheap.
+   */
+  onDrain?(): void;
 }
 
 export interface OpenUpstreamParams {

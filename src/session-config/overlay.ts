@@ -1,10 +1,13 @@
 // The ticket overlay (PROTOCOL.md §6), the safety guarantee: fields the backend bound or locked at
 // mint win over whatever the browser asks for, at session.start and at every session.update.
-import type { TicketRecord } from '../tickets/ticket.record.js';
 import { SESSION_CONFIG_FIELDS, type SessionConfig, type SessionConfigField } from './session-config.js';
 import { isZeroValue, sameConfigValue } from './zero-value.js';
 
-export type TicketBinding = Pick<TicketRecord, 'config' | 'lockedFields'>;
+/** What a ticket binds (a TicketRecord is one). */
+export interface TicketBinding {
+  config: SessionConfig;
+  lockedFields: readonly SessionConfigField[];
+}
 
 export interface OverlayResult {
   effective: SessionConfig;

@@ -4,14 +4,13 @@ import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { RuntimeIdentity } from '../auth/api-key.authenticator.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
-import type { MintRequest } from '../issuance/mint-request.js';
-import { RESOLVED_OPTIONS } from '../realtime-sessions.constants.js';
-import type { ResolvedRealtimeSessionsOptions } from '../realtime-sessions.options.js';
+import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { assertCapabilities, resolveRealtimeModel } from '../session-config/capabilities.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
 import { ModelCatalogue, providerOf } from '../session-config/model-catalogue.js';
 import { isZeroValue } from '../session-config/zero-value.js';
 import { generateTicketSecret, ticketIdOf } from './ticket-secret.js';
+import type { MintRequest } from './ticket-request.js';
 import type { TicketRecord } from './ticket.record.js';
 import { TicketRepository } from './ticket.repository.js';
 

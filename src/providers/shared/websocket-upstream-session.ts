@@ -118,13 +118,18 @@ export abstract class WebSocketUpstreamSession implements UpstreamSession {
   }
 
   protected sendJson(message: unknown): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message), this.onWritten);
   }
 
   /** Sends a message the adapter has already serialised (the audio hot path). */
   protected sendSerialized(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text, this.onWritten);
   }
+
+  /** The write callback of every send (one function, not a closure per frame): the drained signal. */
+  private readonly onWritten = (): void => {
+    if (!this.closedByGateway) this.handlers.onDrain?.();
+  };
 
   /** Ends the session from the provider side: reported once, then the socket is closed. */
   protected fail(end: UpstreamEnd): void {

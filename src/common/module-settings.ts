@@ -1,0 +1,48 @@
+// What the rest of the module reads once options are resolved: the settings, their DI token, the
+// session limits and their defaults, the fixed paths. Below every feature folder, so any of them can
+// read settings without importing the module's root files.
+
+/** DI token of the ResolvedRealtimeSessionsOptions. */
+export const RESOLVED_OPTIONS = Symbol('REALTIME_SESSIONS_RESOLVED_OPTIONS');
+
+export interface SessionLimits {
+  /** No `session.start` within this → `session_not_started`, close 1008. */
+  startTimeoutSeconds: number;
+  /** No client frame for this long → `idle_timeout`, close 1000. */
+  idleTimeoutSeconds: number;
+  /** A session lasts at most this long → `max_duration_reached`, close 1000. */
+  maxSessionSeconds: number;
+  /** Largest client frame accepted → else `frame_too_big`, close 1009. */
+  maxFrameBytes: number;
+  /** Live sessions one project may hold → else `session_limit_reached`, close 1013. */
+  maxSessionsPerProject: number;
+  /** Send-buffer size past which reading from the other side pauses. */
+  highWaterMarkBytes: number;
+  /** A peer that stays over the mark this long is terminated (`slow_consumer`). */
+  slowConsumerSeconds: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  startTimeoutSeconds: 10,
+  idleTimeoutSeconds: 5 * 60,
+  maxSessionSeconds: 30 * 60,
+  maxFrameBytes: 8 * 1024 * 1024,
+  maxSessionsPerProject: 100,
+  highWaterMarkBytes: 1024 * 1024,
+  slowConsumerSeconds: 10,
+};
+
+export const DEFAULT_TICKET_TTL_SECONDS = 60;
+export const MIN_TICKET_TTL_SECONDS = 1;
+export const MAX_TICKET_TTL_SECONDS = 300;
+export const REALTIME_SESSIONS_PATH = '/v3/realtime-sessions';
+export const REALTIME_SOCKET_PATH = '/v3/realtime';
+
+/** Options after defaults: what the rest of the module reads. */
+export interface ResolvedRealtimeSessionsOptions {
+  ticketsEnabled: boolean;
+  publicUrl: string | undefined;
+  formatAllErrors: boolean;
+  limits: SessionLimits;
+  loopback: boolean;
+}
