@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ModelDefinition, ServerEvent, UpstreamEnd } from '../../src/index.js';
 import { OpenAiProvider } from '../../src/providers/openai/index.js';
-import { normalizeUsage, toTurnDetection } from '../../src/providers/shared/openai-compatible-session.js';
+import { normalizeUsage, toTurnDetection } from '../../src/providers/openai/index.js';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake.js';
 import { eventually } from '../helpers/ws-client.js';
 import { helloWorld } from './openai-compatible.support.js';
