@@ -12,9 +12,22 @@ export function base64Bytes(base64: string): number {
   return Math.floor(base64.length / 4) * 3 - padding;
 }
 
-/** The `error` event of an `audio.append` that holds half a sample. */
-export function halfSampleError(): Extract<ServerEvent, { type: 'error' }> {
+/** The `error` event of an `audio.append` that is not whole PCM16 samples. */
+export function invalidAudioError(): Extract<ServerEvent, { type: 'error' }> {
   return { type: 'error', error: { code: ErrorCode.InvalidAudio, message: 'audio.append: audio must be base64 of PCM16 (an even number of bytes)' } };
+}
+
+/**
+ * Whether `base64` is padded standard base64. The gateway checks this before any adapter sees the
+ * audio; an adapter that must never pass on bytes the client did not send (the loopback echo) and
+ * can afford a second scan checks again. `Buffer.from(…, 'base64')` alone would silently skip bad
+ * characters. A scan rather than one anchored regex, so multi-megabyte frames cannot hit regex
+ * backtracking limits.
+ */
+export function isPaddedBase64(base64: string): boolean {
+  if (base64.length % 4 !== 0 || /[^A-Za-z0-9+/=]/.test(base64)) return false;
+  const padding = base64.indexOf('=');
+  return padding < 0 || base64.length - padding <= 2 && /^={1,2}$/.test(base64.slice(padding));
 }
 
 export function pcmFromBase64(audio: string): Buffer {

@@ -6,7 +6,7 @@
 import { CloseCode } from '../../errors/close-codes.js';
 import { ErrorCode } from '../../errors/error-codes.js';
 import type { ClientEvent, ServerEvent, UpstreamEnd, UpstreamHandlers, UpstreamSession } from '../realtime-provider.js';
-import { base64Bytes, halfSampleError } from './pcm16.js';
+import { base64Bytes, invalidAudioError } from './pcm16.js';
 import { UpstreamConnectError } from './upstream-errors.js';
 
 /** Every client event but `audio.append`, which reaches adapters through `appendAudio`. */
@@ -59,7 +59,7 @@ export abstract class UpstreamSessionCore implements UpstreamSession {
     // The gateway's rule for every provider: audio is whole PCM16 samples. Read from the base64
     // length, so the hot path decodes nothing.
     const bytes = base64Bytes(event.audio);
-    if (bytes % 2 !== 0) return this.emit(halfSampleError());
+    if (bytes % 2 !== 0) return this.emit(invalidAudioError());
     if (bytes > 0) this.appendAudio(event.audio, bytes);
   }
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../errors/error-codes.js';
 import type { SessionConfig } from '../../session-config/session-config.js';
-import { pcmDurationMs, pcmFromBase64 } from '../core/pcm16.js';
+import { invalidAudioError, isPaddedBase64, pcmDurationMs, pcmFromBase64 } from '../core/pcm16.js';
 import { ToolCallTracker } from '../core/tool-calls.js';
 import { UpstreamSessionCore, type NonAudioClientEvent } from '../core/upstream-session.js';
 import type { ServerEvent, UpstreamHandlers } from '../realtime-provider.js';
@@ -97,6 +97,8 @@ export class LoopbackSession extends UpstreamSessionCore {
   // --- audio turns ---
 
   protected appendAudio(audio: string): void {
+    // The echo returns these bytes as they are: it must never return bytes the client did not send.
+    if (!isPaddedBase64(audio)) return this.emit(invalidAudioError());
     const pcm = pcmFromBase64(audio);
     this.uncommitted.push(pcm);
     this.uncommittedBytes += pcm.length;
