@@ -37,6 +37,22 @@ describe('OpenAiProvider.open', () => {
     await fake.close();
   });
 
+  it('signals drained after queued audio was written, and stops once the gateway closed it', async () => {
+    const { params: p } = params(MODEL);
+    let drains = 0;
+    const session = await new OpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.httpUrl }).open({ ...p, handlers: { ...p.handlers, onDrain: () => (drains += 1) } });
+    const before = drains;
+    const frame = Buffer.alloc(4800).toString('base64');
+    for (let i = 0; i < 5; i++) session.send({ type: 'audio.append', audio: frame });
+    await eventually(() => drains - before === 5, 'one drained signal per written frame');
+    expect(session.bufferedAmount).toBe(0);
+    session.close();
+    const afterClose = drains;
+    session.send({ type: 'audio.append', audio: frame });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(drains).toBe(afterClose);
+  });
+
   it('announces the catalogue rates and resamples to and from the 24 kHz wire', async () => {
     const model: ModelDefinition = { ...MODEL, inputSampleRate: 16000, outputSampleRate: 16000 };
     const { params: p, events } = params(model);
