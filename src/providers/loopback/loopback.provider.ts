@@ -18,7 +18,6 @@ export const loopbackProvider = defineProvider({
       outputSampleRate: LOOPBACK_SAMPLE_RATE,
       voices: ['echo', 'alloy', 'marin'],
       defaultVoice: 'echo',
-      // A voice is accepted and ignored: the echo is the client's own audio.
       honouredFields: ['model', 'voice', 'modalities', 'input_audio_format', 'output_audio_format', 'input_transcription', 'output_transcription', 'turn_detection', 'tools'],
     },
   ],

@@ -1,6 +1,6 @@
 // The OpenAI Realtime (GA) event mapping: normalized events in, GA wire events out, and back;
 // tool-call continuation and start-only fields. OpenAI uses it with its own dialect
-// (openai.session.ts); xAI, which speaks the same event names (UPSTREAMS.md §1.2, §1.3, §2.2,
+// (openai-dialect.ts); xAI, which speaks the same event names (UPSTREAMS.md §1.2, §1.3, §2.2,
 // §2.3), composes it with a dialect of its own (where session fields go, where `response.done`
 // carries usage, a few extra server events). The connection, delivery and endings are the
 // upstream core's (providers/core/).

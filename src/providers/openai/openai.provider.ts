@@ -6,7 +6,8 @@ import { connectUpstream } from '../core/connect.js';
 import { upstreamModelName } from '../core/model-name.js';
 import { toWebSocketBase } from '../core/upstream-socket.js';
 import { defineProvider, PluginProvider, type ProviderCredentials } from '../provider-plugin.js';
-import { OpenAiSession } from './openai.session.js';
+import { OpenAiRealtimeSession } from './openai-realtime-session.js';
+import { OPENAI_DIALECT } from './openai-dialect.js';
 
 const OPENAI_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'];
 
@@ -72,7 +73,7 @@ export const openaiProvider = defineProvider({
         headers: { Authorization: `Bearer ${connection.apiKey}` },
         connectTimeoutMs: connection.connectTimeoutMs,
       },
-      (ws) => new OpenAiSession(ws, params.handlers, params.config, params.model),
+      (ws) => new OpenAiRealtimeSession(ws, params.handlers, params.config, params.model, OPENAI_DIALECT),
       (session) => session.start(),
     ),
 });

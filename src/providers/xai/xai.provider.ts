@@ -7,7 +7,8 @@ import { throwIfAbandoned } from '../core/upstream-errors.js';
 import { openAiRealtimeUrl } from '../openai/openai.provider.js';
 import { defineProvider, PluginProvider, type ProviderCredentials } from '../provider-plugin.js';
 import { fetchXaiClientSecret } from './xai-client-secret.js';
-import { XaiSession } from './xai.session.js';
+import { OpenAiRealtimeSession } from '../openai/openai-realtime-session.js';
+import { xaiDialect } from './xai-dialect.js';
 
 const XAI_VOICES = ['ara', 'eve', 'leo', 'rex', 'sal'];
 
@@ -59,7 +60,7 @@ export const xaiProvider = defineProvider({
         connectTimeoutMs: connection.connectTimeoutMs,
         startedAt,
       },
-      (ws) => new XaiSession(ws, params.handlers, params.config, params.model),
+      (ws) => new OpenAiRealtimeSession(ws, params.handlers, params.config, params.model, xaiDialect(params.model)),
       (session) => session.start(),
     );
   },

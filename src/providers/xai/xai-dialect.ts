@@ -3,11 +3,8 @@
 // `session.type`), a declared PCM rate, usage at the top level of `response.done`, `ping`
 // keep-alives, the interim `…transcription.updated`, and text deltas sent under two names. The
 // event mapping is OpenAI's (OpenAiRealtimeSession), composed, not inherited.
-import type WebSocket from 'ws';
 import type { ModelDefinition } from '../../session-config/model-catalogue.js';
-import type { SessionConfig } from '../../session-config/session-config.js';
-import { OpenAiRealtimeSession, type OpenAiDialect, type SessionSettings } from '../openai/openai-realtime-session.js';
-import type { UpstreamHandlers } from '../realtime-provider.js';
+import type { OpenAiDialect, SessionSettings } from '../openai/openai-realtime-session.js';
 import { XAI_PCM_RATES, type XaiSessionUpdateEvent, type XaiWireSession } from './xai-wire.js';
 
 export const XAI_DEFAULT_TRANSCRIPTION_MODEL = 'grok-transcribe';
@@ -48,13 +45,6 @@ export function xaiDialect(model: ModelDefinition): OpenAiDialect {
       }
     },
   };
-}
-
-/** One xAI Grok Voice session. */
-export class XaiSession extends OpenAiRealtimeSession {
-  constructor(ws: WebSocket, handlers: UpstreamHandlers, config: SessionConfig, model: ModelDefinition) {
-    super(ws, handlers, config, model, xaiDialect(model));
-  }
 }
 
 function xaiSessionUpdate(settings: SessionSettings, initial: boolean, inputRate: number, outputRate: number): XaiSessionUpdateEvent {

@@ -1,12 +1,8 @@
-// OpenAI's own dialect of the GA events: the GA `session` shape (UPSTREAMS.md §1.2) —
+// OpenAI's own dialect of the GA events (OpenAiRealtimeSession speaks it for `openai/…` models): the GA `session` shape (UPSTREAMS.md §1.2) —
 // `type:"realtime"` on every update, voice and turn detection nested under `audio` — and usage in
 // `response.done.response.usage`. The event mapping itself is OpenAiRealtimeSession's.
 import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
-import type WebSocket from 'ws';
-import type { ModelDefinition } from '../../session-config/model-catalogue.js';
-import type { SessionConfig } from '../../session-config/session-config.js';
-import type { UpstreamHandlers } from '../realtime-provider.js';
-import { OpenAiRealtimeSession, type OpenAiDialect, type SessionSettings } from './openai-realtime-session.js';
+import type { OpenAiDialect, SessionSettings } from './openai-realtime-session.js';
 
 /** `audio/pcm` on the GA wire is PCM16 LE mono at 24 kHz only. */
 export const OPENAI_PCM_RATE = 24000;
@@ -22,13 +18,6 @@ export const OPENAI_DIALECT: OpenAiDialect = {
   sessionUpdateMessage: (settings, initial) => ({ type: 'session.update', session: toGaSession(settings, initial) }),
   rawUsage: (event) => event.response?.usage,
 };
-
-/** One OpenAI Realtime session. */
-export class OpenAiSession extends OpenAiRealtimeSession {
-  constructor(ws: WebSocket, handlers: UpstreamHandlers, config: SessionConfig, model: ModelDefinition) {
-    super(ws, handlers, config, model, OPENAI_DIALECT);
-  }
-}
 
 /**
  * Settings → the GA `session` object. The initial update also declares the audio formats
