@@ -29,6 +29,12 @@ const GEMINI_HONOURED_FIELDS: ModelDefinition['honouredFields'] = [
   'translation_target_language',
 ];
 
+/**
+ * UPSTREAMS.md §3: a connection lives about 10 min, then `goAway`; the gateway does not resume
+ * sessions, so that is where a Gemini session ends.
+ */
+const GEMINI_SESSION_LIMIT_SECONDS = 600;
+
 export const geminiProvider = defineProvider({
   name: 'gemini',
   label: 'Gemini Live',
@@ -42,6 +48,7 @@ export const geminiProvider = defineProvider({
       voices: GEMINI_VOICES,
       defaultVoice: 'Aoede',
       honouredFields: GEMINI_HONOURED_FIELDS,
+      sessionLimitSeconds: GEMINI_SESSION_LIMIT_SECONDS,
     },
     {
       id: 'gemini/gemini-3.5-live-translate-preview',
@@ -50,6 +57,7 @@ export const geminiProvider = defineProvider({
       outputSampleRate: 24000,
       translation: true,
       honouredFields: GEMINI_HONOURED_FIELDS,
+      sessionLimitSeconds: GEMINI_SESSION_LIMIT_SECONDS,
     },
     { id: 'gemini/gemini-2.5-flash', realtime: false },
     { id: 'gemini/gemini-2.5-pro', realtime: false },

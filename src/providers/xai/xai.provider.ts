@@ -39,6 +39,8 @@ export const xaiProvider = defineProvider({
         'turn_detection',
         'tools',
       ],
+      // UPSTREAMS.md §2: sessions last at most an hour.
+      sessionLimitSeconds: 3600,
     },
     { id: 'xai/grok-4', realtime: false },
   ],
