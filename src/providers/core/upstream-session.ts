@@ -19,6 +19,8 @@ export abstract class UpstreamSessionCore implements UpstreamSession {
   abstract readonly bufferedAmount: number;
 
   private paused = false;
+  /** The transport stays paused while held events are flushed; a pause during the flush keeps it so. */
+  private transportPaused = false;
   /** Events produced while paused (or while earlier ones are still being flushed), in order. */
   private held: ServerEvent[] = [];
   private closedByGateway = false;
@@ -66,6 +68,8 @@ export abstract class UpstreamSessionCore implements UpstreamSession {
   pause(): void {
     if (this.isClosed || this.paused) return;
     this.paused = true;
+    if (this.transportPaused) return;
+    this.transportPaused = true;
     this.pauseTransport();
   }
 
@@ -73,7 +77,9 @@ export abstract class UpstreamSessionCore implements UpstreamSession {
     if (this.isClosed || !this.paused) return;
     this.paused = false;
     this.flushHeld();
-    if (!this.paused && !this.isClosed) this.resumeTransport();
+    if (this.paused || this.isClosed) return;
+    this.transportPaused = false;
+    this.resumeTransport();
   }
 
   close(): void {
