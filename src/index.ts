@@ -28,7 +28,7 @@ export type { RedisClient } from './redis/redis-client.js';
 export type { TicketRecord } from './tickets/ticket.record.js';
 export { TicketService, type MintedTicket } from './tickets/ticket.service.js';
 export { generateTicketSecret, ticketIdOf } from './tickets/ticket-secret.js';
-export { ModelCatalogue, BUILT_IN_MODELS, providerOf, type ModelDefinition } from './session-config/model-catalogue.js';
+export { ModelCatalogue, providerOf, type ModelDefinition } from './session-config/model-catalogue.js';
 export {
   SESSION_CONFIG_FIELDS,
   type SessionConfig,
@@ -62,8 +62,27 @@ export {
   type OpenUpstreamParams,
 } from './providers/realtime-provider.js';
 export { ProviderRegistry } from './providers/provider-registry.js';
-export { LoopbackProvider } from './providers/loopback/loopback.provider.js';
-export { OpenAiProvider } from './providers/openai/index.js';
-export { XaiProvider } from './providers/xai/index.js';
-export { GeminiProvider } from './providers/gemini/index.js';
-export { DEFAULT_BASE_URLS, type ProviderCredentials } from './providers/shared/provider-credentials.js';
+export {
+  defineProvider,
+  PluginProvider,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  type ProviderPlugin,
+  type ProviderAccess,
+  type ProviderConnection,
+  type ProviderCredentials,
+} from './providers/provider-plugin.js';
+export { resolveProviders, type ProviderOptions, type ProviderSettings } from './providers/provider-options.js';
+export { BUILT_IN_PROVIDERS, BUILT_IN_MODELS, DEFAULT_BASE_URLS } from './providers/built-in-providers.js';
+// The upstream core, for writing a provider of your own.
+export { UpstreamSessionCore, type NonAudioClientEvent } from './providers/core/upstream-session.js';
+export { WebSocketUpstreamSession } from './providers/core/websocket-upstream-session.js';
+export { connectUpstream, type ConnectOptions } from './providers/core/connect.js';
+export { UpstreamConnectError, endForClose, throwIfAbandoned } from './providers/core/upstream-errors.js';
+export { toWebSocketBase } from './providers/core/upstream-socket.js';
+export { ToolCallTracker } from './providers/core/tool-calls.js';
+export { pcmDurationMs, resampleBase64, resamplePcm16 } from './providers/core/pcm16.js';
+export { upstreamModelName } from './providers/core/model-name.js';
+export { loopbackProvider, LoopbackProvider } from './providers/loopback/index.js';
+export { openaiProvider, OpenAiProvider } from './providers/openai/index.js';
+export { xaiProvider, XaiProvider } from './providers/xai/index.js';
+export { geminiProvider, GeminiProvider } from './providers/gemini/index.js';

@@ -14,11 +14,6 @@ import { NoopSessionEventsHook, SessionEventsHook } from './gateway/session-even
 import { RedisSessionLimiter } from './gateway/redis-session-limiter.js';
 import { InMemorySessionLimiter, SessionLimiter } from './gateway/session-limiter.js';
 import { EmptyJsonBodyMiddleware } from './http/empty-body.middleware.js';
-import { GeminiProvider } from './providers/gemini/gemini.provider.js';
-import { LoopbackProvider } from './providers/loopback/loopback.provider.js';
-import { OpenAiProvider } from './providers/openai/openai.provider.js';
-import { XaiProvider } from './providers/xai/xai.provider.js';
-import type { RealtimeProvider } from './providers/realtime-provider.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import { RealtimeSessionsController } from './issuance/realtime-sessions.controller.js';
 import { RESOLVED_OPTIONS } from './common/module-settings.js';
@@ -27,7 +22,6 @@ import {
   REALTIME_SESSIONS_PATH,
   resolveOptions,
   type RealtimeSessionsModuleOptions,
-  type ResolvedRealtimeSessionsOptions,
 } from './realtime-sessions.options.js';
 import { RedisConnection } from './redis/redis-connection.js';
 import { ModelCatalogue } from './session-config/model-catalogue.js';
@@ -62,17 +56,8 @@ const providers: Provider[] = [
       options.ticketRepository ??
       (redis ? new RedisTicketRepository(redis.client, { keyPrefix: redis.options.keyPrefix }) : new InMemoryTicketRepository()),
   },
-  {
-    provide: ModelCatalogue,
-    inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
-    useFactory: (options: RealtimeSessionsModuleOptions) => new ModelCatalogue(options.models ?? []),
-  },
-  {
-    provide: ProviderRegistry,
-    inject: [RESOLVED_OPTIONS, REALTIME_SESSIONS_MODULE_OPTIONS],
-    useFactory: (resolved: ResolvedRealtimeSessionsOptions, options: RealtimeSessionsModuleOptions) =>
-      new ProviderRegistry(configuredProviders(resolved, options)),
-  },
+  { provide: ModelCatalogue, inject: [ProviderRegistry], useFactory: (registry: ProviderRegistry) => new ModelCatalogue(registry.models()) },
+  { provide: ProviderRegistry, inject: [REALTIME_SESSIONS_MODULE_OPTIONS], useFactory: ProviderRegistry.fromOptions },
   {
     provide: SessionEventsHook,
     inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
@@ -96,16 +81,6 @@ const providers: Provider[] = [
   RealtimeGateway,
   { provide: APP_FILTER, useClass: RealtimeErrorFilter },
 ];
-
-/** Built-in providers whose credentials are configured, then the host's own (same name wins). */
-function configuredProviders(resolved: ResolvedRealtimeSessionsOptions, options: RealtimeSessionsModuleOptions): RealtimeProvider[] {
-  const providers: RealtimeProvider[] = [];
-  if (resolved.loopback) providers.push(new LoopbackProvider());
-  if (options.openai?.apiKey) providers.push(new OpenAiProvider(options.openai));
-  if (options.xai?.apiKey) providers.push(new XaiProvider(options.xai));
-  if (options.gemini?.apiKey) providers.push(new GeminiProvider(options.gemini));
-  return [...providers, ...(options.providers ?? [])];
-}
 
 @Module({
   controllers: [RealtimeSessionsController],

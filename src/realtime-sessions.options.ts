@@ -3,10 +3,8 @@ import type { ApiKeyVerifier } from './auth/api-key-verifier.js';
 import type { StaticApiKey } from './auth/static-api-key.verifier.js';
 import type { SessionEventsHook } from './gateway/session-events.js';
 import type { SessionLimiter } from './gateway/session-limiter.js';
-import type { RealtimeProvider } from './providers/realtime-provider.js';
-import type { ProviderCredentials } from './providers/shared/provider-credentials.js';
+import type { ProviderOptions } from './providers/provider-options.js';
 import type { RealtimeRedisConfig } from './redis/redis.options.js';
-import type { ModelDefinition } from './session-config/model-catalogue.js';
 import type { TicketRepository } from './tickets/ticket.repository.js';
 import { DEFAULT_LIMITS, type ResolvedRealtimeSessionsOptions, type SessionLimits } from './common/module-settings.js';
 
@@ -21,7 +19,11 @@ export {
   type SessionLimits,
 } from './common/module-settings.js';
 
-export interface RealtimeSessionsModuleOptions {
+/**
+ * Provider options (`providers`, `models`, `credentials`, `openai` / `xai` / `gemini`, `loopback`)
+ * are ProviderOptions (providers/provider-options.ts).
+ */
+export interface RealtimeSessionsModuleOptions extends ProviderOptions {
   /** Runtime API keys accepted by the default verifier. Ignored when `apiKeyVerifier` is set. */
   apiKeys?: StaticApiKey[];
   /** A custom key store. Wins over `apiKeys`. */
@@ -35,8 +37,6 @@ export interface RealtimeSessionsModuleOptions {
    * Default: the request's scheme and Host header.
    */
   publicUrl?: string;
-  /** Extra model catalogue entries; an entry with a built-in id replaces it. */
-  models?: ModelDefinition[];
   /**
    * Render every HTTP error of the whole app (404s of unknown routes included) with the
    * `{"error":{...}}` body. Default false: only this module's routes, so a host app keeps its
@@ -45,16 +45,6 @@ export interface RealtimeSessionsModuleOptions {
   formatAllErrors?: boolean;
   /** Session limits of the WebSocket gateway (PROTOCOL.md §3). */
   limits?: Partial<SessionLimits>;
-  /** Upstream providers, picked by model prefix. A provider named like a built-in one replaces it. */
-  providers?: RealtimeProvider[];
-  /** OpenAI Realtime (GA): server key and base URL (default `https://api.openai.com/v1`). */
-  openai?: ProviderCredentials;
-  /** xAI Grok Voice: server key and base URL (default `https://api.x.ai/v1`). */
-  xai?: ProviderCredentials;
-  /** Gemini Live: server key and base URL (default `https://generativelanguage.googleapis.com`). */
-  gemini?: ProviderCredentials;
-  /** Serve the in-process `loopback/echo` model (no network). Default true. */
-  loopback?: boolean;
   /** Metering / audit hook called when sessions start and end. Default: no-op. */
   sessionEvents?: SessionEventsHook;
   /** Counts live sessions per project. Default: in-memory (one instance). */
@@ -74,7 +64,8 @@ export function resolveOptions(options: RealtimeSessionsModuleOptions): Resolved
     publicUrl: options.publicUrl ? options.publicUrl.replace(/\/+$/, '') : undefined,
     formatAllErrors: options.formatAllErrors ?? false,
     limits: resolveLimits(options.limits),
-    loopback: options.loopback ?? true,
+    // Off unless asked for: a library deployment serves real models only (the standalone server turns it on).
+    loopback: options.loopback ?? options.credentials?.loopback?.enabled ?? false,
   };
 }
 

@@ -1,6 +1,7 @@
 // The one interface between the gateway and an upstream model. The gateway validates, overlays and
 // relays; a provider only translates normalized events to its wire protocol and back. Nothing
 // provider-specific lives outside `providers/<name>/`.
+import type { CloseCode } from '../errors/close-codes.js';
 import type { ModelDefinition } from '../session-config/model-catalogue.js';
 import type { SessionConfig } from '../session-config/session-config.js';
 
@@ -36,7 +37,7 @@ export interface UpstreamEnd {
   code: string;
   message: string;
   /** WebSocket close code to send the client (PROTOCOL.md §3.4): 1000, 1001, 1008, 1011, 1013. */
-  closeCode: number;
+  closeCode: CloseCode;
 }
 
 export interface UpstreamHandlers {
@@ -76,6 +77,10 @@ export interface UpstreamSession {
   close(): void;
 }
 
+/**
+ * A provider ready to open sessions. Built from a `ProviderPlugin` and its credentials
+ * (provider-plugin.ts), or written by hand and passed in the `providers` option.
+ */
 export abstract class RealtimeProvider {
   /** The model-id prefix this provider serves (`openai` for `openai/gpt-realtime-2`). */
   abstract readonly name: string;

@@ -1,6 +1,7 @@
 // The model catalogue (PROTOCOL.md §4): which ids exist, which are realtime, and what each can do.
-// Host apps extend or replace entries through the `models` module option.
-import type { Modality, TurnDetectionType } from './session-config.js';
+// The entries come from the providers' definitions (providers/<name>/) and the `models` module
+// option; this layer only holds and looks them up.
+import type { Modality, SessionConfigField, TurnDetectionType } from './session-config.js';
 
 export interface ModelDefinition {
   /** Provider-prefixed id, e.g. `openai/gpt-realtime-2`. */
@@ -20,34 +21,18 @@ export interface ModelDefinition {
   turnDetectionTypes?: TurnDetectionType[];
   /** A translation model (takes `translation_target_language`). */
   translation?: boolean;
+  /** Config fields the provider acts on for this model (declared; not yet enforced). Absent: unknown. */
+  honouredFields?: readonly SessionConfigField[];
+  /** The longest session the provider allows, when it has a limit of its own. */
+  sessionLimitSeconds?: number;
 }
-
-const OPENAI_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'];
-const XAI_VOICES = ['ara', 'eve', 'leo', 'rex', 'sal'];
-const GEMINI_VOICES = ['Puck', 'Charon', 'Kore', 'Fenrir', 'Aoede', 'Leda', 'Orus', 'Zephyr'];
-
-export const BUILT_IN_MODELS: readonly ModelDefinition[] = [
-  { id: 'openai/gpt-realtime-2', realtime: true, inputSampleRate: 24000, outputSampleRate: 24000, voices: OPENAI_VOICES, defaultVoice: 'marin', reasoningEffort: true },
-  { id: 'openai/gpt-realtime-translate', realtime: true, inputSampleRate: 24000, outputSampleRate: 24000, translation: true },
-  { id: 'xai/grok-voice-latest', realtime: true, inputSampleRate: 24000, outputSampleRate: 24000, voices: XAI_VOICES, defaultVoice: 'ara', turnDetectionTypes: ['server_vad'] },
-  { id: 'gemini/gemini-3.1-flash-live-preview', realtime: true, inputSampleRate: 16000, outputSampleRate: 24000, voices: GEMINI_VOICES, defaultVoice: 'Aoede' },
-  { id: 'gemini/gemini-3.5-live-translate-preview', realtime: true, inputSampleRate: 16000, outputSampleRate: 24000, translation: true },
-  // Development model served in-process: no network, echoes audio and text back.
-  { id: 'loopback/echo', realtime: true, inputSampleRate: 24000, outputSampleRate: 24000, voices: ['echo', 'alloy', 'marin'], defaultVoice: 'echo' },
-  // Known ids that are not realtime models.
-  { id: 'openai/gpt-4o', realtime: false },
-  { id: 'openai/gpt-4.1', realtime: false },
-  { id: 'openai/gpt-5', realtime: false },
-  { id: 'xai/grok-4', realtime: false },
-  { id: 'gemini/gemini-2.5-flash', realtime: false },
-  { id: 'gemini/gemini-2.5-pro', realtime: false },
-];
 
 export class ModelCatalogue {
   private readonly models = new Map<string, ModelDefinition>();
 
-  constructor(extra: readonly ModelDefinition[] = [], builtIn: readonly ModelDefinition[] = BUILT_IN_MODELS) {
-    for (const model of [...builtIn, ...extra]) {
+  /** A later entry with the same id replaces an earlier one. */
+  constructor(models: readonly ModelDefinition[] = []) {
+    for (const model of models) {
       if (!/^[a-z0-9-]+\/\S+$/.test(model.id)) {
         throw new Error(`ModelCatalogue: model id "${model.id}" must be "<provider>/<name>"`);
       }

@@ -2,7 +2,9 @@
 // with a message naming the variable, never a silent default.
 import { randomBytes } from 'node:crypto';
 import type { StaticApiKey } from '../auth/static-api-key.verifier.js';
-import type { ProviderCredentials } from '../providers/shared/provider-credentials.js';
+import { BUILT_IN_PROVIDERS } from '../providers/built-in-providers.js';
+import type { ProviderSettings } from '../providers/provider-options.js';
+import type { ProviderPlugin } from '../providers/provider-plugin.js';
 import { DEFAULT_LIMITS, type RealtimeSessionsModuleOptions } from '../realtime-sessions.options.js';
 import {
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
@@ -77,7 +79,7 @@ export function parseRedis(env: NodeJS.ProcessEnv): RealtimeRedisOptions | undef
 }
 
 /** `<P>_API_KEY` (absent → provider off) and `<P>_BASE_URL` (an http(s) URL). */
-export function providerCredentials(env: NodeJS.ProcessEnv, prefix: 'OPENAI' | 'XAI' | 'GEMINI'): ProviderCredentials | undefined {
+export function providerCredentials(env: NodeJS.ProcessEnv, prefix: string): ProviderSettings | undefined {
   const apiKey = env[`${prefix}_API_KEY`]?.trim();
   const baseUrl = env[`${prefix}_BASE_URL`]?.trim() || undefined;
   if (baseUrl && !/^https?:\/\/[^\s/]+/i.test(baseUrl)) {
@@ -85,6 +87,25 @@ export function providerCredentials(env: NodeJS.ProcessEnv, prefix: 'OPENAI' | '
   }
   if (!apiKey) return undefined;
   return { apiKey, ...(baseUrl ? { baseUrl } : {}) };
+}
+
+/**
+ * Each provider's settings from its variables: `<PREFIX>_API_KEY` / `<PREFIX>_BASE_URL` for one
+ * reached over the network, its switch (e.g. `REALTIME_LOOPBACK_ENABLED`) for an in-process one,
+ * whose standalone default may differ from the library's (loopback: on here, off in the library).
+ */
+export function providerSettings(env: NodeJS.ProcessEnv, plugins: readonly ProviderPlugin[] = BUILT_IN_PROVIDERS): Record<string, ProviderSettings> {
+  const settings: Record<string, ProviderSettings> = {};
+  for (const plugin of plugins) {
+    const { access } = plugin;
+    if (access.kind === 'api-key') {
+      const credentials = providerCredentials(env, access.envPrefix);
+      if (credentials) settings[plugin.name] = credentials;
+    } else if (access.envSwitch) {
+      settings[plugin.name] = { enabled: parseBoolean(access.envSwitch, env[access.envSwitch], access.standaloneDefault ?? access.enabledByDefault) };
+    }
+  }
+  return settings;
 }
 
 export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
@@ -109,10 +130,7 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
       publicUrl: publicUrl?.replace(/^ws/i, 'http'),
       formatAllErrors: true,
       redis: parseRedis(env),
-      loopback: parseBoolean('REALTIME_LOOPBACK_ENABLED', env.REALTIME_LOOPBACK_ENABLED, true),
-      openai: providerCredentials(env, 'OPENAI'),
-      xai: providerCredentials(env, 'XAI'),
-      gemini: providerCredentials(env, 'GEMINI'),
+      credentials: providerSettings(env),
       limits: {
         startTimeoutSeconds: parseInteger('REALTIME_START_TIMEOUT_SECONDS', env.REALTIME_START_TIMEOUT_SECONDS, DEFAULT_LIMITS.startTimeoutSeconds, 1, 3600),
         idleTimeoutSeconds: parseInteger('REALTIME_IDLE_TIMEOUT_SECONDS', env.REALTIME_IDLE_TIMEOUT_SECONDS, DEFAULT_LIMITS.idleTimeoutSeconds, 1, 86_400),

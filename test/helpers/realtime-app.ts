@@ -36,8 +36,9 @@ export const UNREACHABLE_PROVIDERS: Pick<RealtimeSessionsModuleOptions, 'openai'
   gemini: { apiKey: 'gemini-test-unused', baseUrl: 'http://127.0.0.1:9' },
 };
 
+/** The module as tests use it: the test key, every provider keyed, and `loopback/echo` on (off by default in the library). */
 export function startRealtimeApp(platform: Platform, options: RealtimeSessionsModuleOptions = {}): Promise<HttpApp> {
-  return createHttpApp(platform, RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], ...UNREACHABLE_PROVIDERS, ...options }));
+  return createHttpApp(platform, RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], ...UNREACHABLE_PROVIDERS, loopback: true, ...options }));
 }
 
 /** Runs `fn` against a fresh app and always closes it. */

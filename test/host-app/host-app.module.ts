@@ -50,7 +50,7 @@ export class HostAdminController {
     RealtimeSessionsModule.forRootAsync({
       imports: [HostConfigModule],
       inject: [HostConfigService],
-      useFactory: (config: HostConfigService) => ({ apiKeys: config.realtimeApiKeys, publicUrl: config.publicUrl }),
+      useFactory: (config: HostConfigService) => ({ apiKeys: config.realtimeApiKeys, publicUrl: config.publicUrl, loopback: true }),
     }),
   ],
   controllers: [HostController],

@@ -9,8 +9,9 @@ import { normalizeGeminiUsage } from '../../src/providers/gemini/gemini-usage.js
 import { GeminiProvider } from '../../src/providers/gemini/gemini.provider.js';
 import type { GeminiServerMessage } from '../../src/providers/gemini/gemini-wire.js';
 import type { ServerEvent, UpstreamEnd, UpstreamSession } from '../../src/providers/realtime-provider.js';
-import { UpstreamConnectError } from '../../src/providers/shared/upstream-socket.js';
-import { BUILT_IN_MODELS, type ModelDefinition } from '../../src/session-config/model-catalogue.js';
+import { UpstreamConnectError } from '../../src/providers/core/upstream-errors.js';
+import { BUILT_IN_MODELS } from '../../src/providers/built-in-providers.js';
+import type { ModelDefinition } from '../../src/session-config/model-catalogue.js';
 import type { SessionConfig } from '../../src/session-config/session-config.js';
 import { GeminiCloseReason, GeminiFake, type GeminiFakeSession } from '../fakes/gemini-fake.js';
 import { readRecording } from '../fakes/recording.js';

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { LoopbackProvider } from '../../src/providers/loopback/loopback.provider.js';
 import type { ServerEvent, UpstreamEnd, UpstreamHandlers, UpstreamSession } from '../../src/providers/realtime-provider.js';
-import { BUILT_IN_MODELS } from '../../src/session-config/model-catalogue.js';
+import { BUILT_IN_MODELS } from '../../src/providers/built-in-providers.js';
 import type { SessionConfig } from '../../src/session-config/session-config.js';
 
 const LOOPBACK_MODEL = BUILT_IN_MODELS.find((model) => model.id === 'loopback/echo')!;

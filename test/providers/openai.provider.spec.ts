@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ModelDefinition, ServerEvent, UpstreamEnd } from '../../src/index.js';
 import { OpenAiProvider } from '../../src/providers/openai/index.js';
-import { normalizeUsage, toTurnDetection } from '../../src/providers/shared/openai-compatible-session.js';
+import { normalizeUsage, toTurnDetection } from '../../src/providers/openai/index.js';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake.js';
 import { eventually } from '../helpers/ws-client.js';
 import { helloWorld } from './openai-compatible.support.js';
@@ -35,6 +35,22 @@ describe('OpenAiProvider.open', () => {
   });
   afterAll(async () => {
     await fake.close();
+  });
+
+  it('signals drained after queued audio was written, and stops once the gateway closed it', async () => {
+    const { params: p } = params(MODEL);
+    let drains = 0;
+    const session = await new OpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.httpUrl }).open({ ...p, handlers: { ...p.handlers, onDrain: () => (drains += 1) } });
+    const before = drains;
+    const frame = Buffer.alloc(4800).toString('base64');
+    for (let i = 0; i < 5; i++) session.send({ type: 'audio.append', audio: frame });
+    await eventually(() => drains - before === 5, 'one drained signal per written frame');
+    expect(session.bufferedAmount).toBe(0);
+    session.close();
+    const afterClose = drains;
+    session.send({ type: 'audio.append', audio: frame });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(drains).toBe(afterClose);
   });
 
   it('announces the catalogue rates and resamples to and from the 24 kHz wire', async () => {

@@ -18,7 +18,7 @@ const timings: string[] = [];
 
 /** The app under test; its logger is silenced, since every outage here is on purpose. */
 function startApp(platform: Platform, options: RealtimeSessionsModuleOptions): Promise<HttpApp> {
-  return createHttpApp(platform, RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], ...options }), {
+  return createHttpApp(platform, RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], loopback: true, ...options }), {
     configure: (builder) => builder.setLogger(SILENT_LOGGER),
   });
 }

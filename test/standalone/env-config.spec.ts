@@ -1,8 +1,10 @@
-// The standalone server's environment parsing: API keys, the dev key, PORT, REALTIME_TICKETS_ENABLED
-// and PUBLIC_URL. Bad values must stop the server with a message naming the variable (and never
-// echoing a key).
+// The standalone server's environment parsing: API keys, the dev key, PORT, REALTIME_TICKETS_ENABLED,
+// PUBLIC_URL and each provider's variables. Bad values must stop the server with a message naming
+// the variable (and never echoing a key).
 import { describe, expect, it } from '@jest/globals';
-import { EnvConfigError, loadStandaloneConfig } from '../../src/standalone/env-config.js';
+import { BUILT_IN_PROVIDERS } from '../../src/providers/built-in-providers.js';
+import { EnvConfigError, loadStandaloneConfig, providerSettings } from '../../src/standalone/env-config.js';
+import { toyProvider } from '../fakes/toy/toy.provider.js';
 import { StandaloneAppModule } from '../../src/standalone/app.module.js';
 import { createHttpApp, PLATFORMS, withHttpApp } from '../helpers/http-app.js';
 import { expectError, expectMinted, request } from '../helpers/mint-client.js';
@@ -134,6 +136,39 @@ describe('loadStandaloneConfig', () => {
     });
   });
 
+  describe('provider variables (one pair per provider with a key, from its definition)', () => {
+    it('no key → the provider is not configured', () => {
+      expect(loadStandaloneConfig(KEYS).options.credentials).toEqual({ loopback: { enabled: true } });
+    });
+
+    it.each(BUILT_IN_PROVIDERS.flatMap((plugin) => (plugin.access.kind === 'api-key' ? [[plugin.name, plugin.access.envPrefix]] : [])))(
+      '%s: <%s>_API_KEY and _BASE_URL',
+      (name, prefix) => {
+        const config = loadStandaloneConfig({ ...KEYS, [`${prefix}_API_KEY`]: ' key-1 ', [`${prefix}_BASE_URL`]: 'http://127.0.0.1:7/v1' });
+        expect(config.options.credentials?.[name]).toEqual({ apiKey: 'key-1', baseUrl: 'http://127.0.0.1:7/v1' });
+        expect(configError({ ...KEYS, [`${prefix}_BASE_URL`]: 'not-a-url' }).message).toContain(`${prefix}_BASE_URL`);
+      },
+    );
+
+    it('a provider added to the list is read the same way', () => {
+      const settings = providerSettings({ TOY_API_KEY: 'toy-1', TOY_BASE_URL: 'https://toy.example' }, [...BUILT_IN_PROVIDERS, toyProvider]);
+      expect(settings.toy).toEqual({ apiKey: 'toy-1', baseUrl: 'https://toy.example' });
+    });
+
+    it.each([
+      [undefined, true],
+      ['', true],
+      ['false', false],
+      ['1', true],
+    ])('REALTIME_LOOPBACK_ENABLED=%s → loopback %s (on by default in the standalone server)', (value, expected) => {
+      expect(loadStandaloneConfig({ ...KEYS, REALTIME_LOOPBACK_ENABLED: value }).options.credentials?.loopback).toEqual({ enabled: expected });
+    });
+
+    it('REALTIME_LOOPBACK_ENABLED=maybe is refused with a message naming the variable', () => {
+      expect(configError({ ...KEYS, REALTIME_LOOPBACK_ENABLED: 'maybe' }).message).toContain('REALTIME_LOOPBACK_ENABLED');
+    });
+  });
+
   it('renders every error of the standalone app with the error body', () => {
     expect(loadStandaloneConfig(KEYS).options.formatAllErrors).toBe(true);
   });
@@ -155,6 +190,18 @@ describe.each(PLATFORMS)('standalone app from the environment (%s)', (platform) 
     const config = loadStandaloneConfig({});
     await withHttpApp(createHttpApp(platform, StandaloneAppModule.register(config)), async (app) => {
       expectMinted(await request(app.baseUrl, { apiKey: config.devApiKey }));
+    });
+  });
+
+  it('serves loopback/echo by default, not with REALTIME_LOOPBACK_ENABLED=false', async () => {
+    const echo = { apiKey: 'k1', json: { config: { model: 'loopback/echo' } } };
+    await withHttpApp(start(KEYS), async (app) => {
+      expectMinted(await request(app.baseUrl, echo));
+      expectError(await request(app.baseUrl, { apiKey: 'k1', json: { config: { model: 'openai/gpt-realtime-2' } } }), 400, 'provider_not_configured');
+    });
+    await withHttpApp(start({ ...KEYS, REALTIME_LOOPBACK_ENABLED: 'false', OPENAI_API_KEY: 'sk-x' }), async (app) => {
+      expectError(await request(app.baseUrl, echo), 400, 'provider_not_configured');
+      expectMinted(await request(app.baseUrl, { apiKey: 'k1', json: { config: { model: 'openai/gpt-realtime-2' } } }));
     });
   });
 

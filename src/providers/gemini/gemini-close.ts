@@ -14,28 +14,33 @@
 //
 // The message is Gemini's reason when it gave one (it never holds the key; a `key=` is scrubbed all
 // the same), else a sentence naming the code.
+import { CloseCode } from '../../errors/close-codes.js';
 import { ErrorCode } from '../../errors/error-codes.js';
 import type { UpstreamEnd } from '../realtime-provider.js';
 
+/** Codes Gemini sends that the gateway never does (CloseCode has the ones it sends). */
+const ABNORMAL_CLOSURE = 1006;
+const INVALID_PAYLOAD = 1007;
+
 export function endForGeminiClose(code: number, reason: string, afterGoAway: boolean): UpstreamEnd {
   const told = scrub(reason.trim());
-  const rejected = code === 1007 || code === 1008;
-  if ((afterGoAway && !rejected) || code === 1000 || code === 1001) {
+  const rejected = code === INVALID_PAYLOAD || code === CloseCode.Policy;
+  if ((afterGoAway && !rejected) || code === CloseCode.Normal || code === CloseCode.GoingAway) {
     return {
       code: ErrorCode.UpstreamClosed,
       message: afterGoAway
         ? `Gemini ended the session: the connection reached its time limit${told ? ` (${told})` : ''}`
         : told || 'Gemini closed the session',
-      closeCode: 1000,
+      closeCode: CloseCode.Normal,
     };
   }
-  if (code === 1006) {
-    return { code: ErrorCode.UpstreamError, message: 'The connection to Gemini was lost', closeCode: 1011 };
+  if (code === ABNORMAL_CLOSURE) {
+    return { code: ErrorCode.UpstreamError, message: 'The connection to Gemini was lost', closeCode: CloseCode.Internal };
   }
   return {
     code: ErrorCode.UpstreamError,
     message: told || `Gemini closed the session with code ${code}`,
-    closeCode: code === 1013 ? 1013 : 1011,
+    closeCode: code === CloseCode.Overloaded ? CloseCode.Overloaded : CloseCode.Internal,
   };
 }
 

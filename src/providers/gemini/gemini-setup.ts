@@ -4,7 +4,7 @@
 import type { FunctionDeclaration, LiveClientSetup, Modality, RealtimeInputConfig, ThinkingLevel } from '@google/genai';
 import type { ModelDefinition } from '../../session-config/model-catalogue.js';
 import type { ReasoningEffort, SessionConfig } from '../../session-config/session-config.js';
-import { upstreamModelName } from '../shared/model-name.js';
+import { upstreamModelName } from '../core/model-name.js';
 import { wireEnum } from './gemini-wire.js';
 
 /** `gemini/gemini-3.1-flash-live-preview` → `models/gemini-3.1-flash-live-preview` (the prefix is required). */

@@ -1,36 +1,83 @@
 // The `gemini` provider: Google's Gemini Live API (BidiGenerateContent over a WebSocket) for
 // `gemini/…` models. The server key goes in the URL (`?key=`), so the URL is never put in an error
 // message or a log.
-import { RealtimeProvider, type OpenUpstreamParams, type UpstreamSession } from '../realtime-provider.js';
-import { DEFAULT_BASE_URLS, type ProviderCredentials } from '../shared/provider-credentials.js';
-import { openUpstreamSocket, toWebSocketBase } from '../shared/upstream-socket.js';
+import type { ModelDefinition } from '../../session-config/model-catalogue.js';
+import { connectUpstream } from '../core/connect.js';
+import { toWebSocketBase } from '../core/upstream-socket.js';
+import { defineProvider, PluginProvider, type ProviderCredentials } from '../provider-plugin.js';
 import { GeminiSession } from './gemini.session.js';
 
 /** Path of the Developer API endpoint (v1beta: what API keys use), after the WebSocket form of the base URL. */
 export const GEMINI_LIVE_PATH = '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent';
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const GEMINI_VOICES = ['Puck', 'Charon', 'Kore', 'Fenrir', 'Aoede', 'Leda', 'Orus', 'Zephyr'];
 
-export class GeminiProvider extends RealtimeProvider {
-  readonly name = 'gemini';
+/** What `setup` takes (gemini-setup.ts); formats are PCM16 by contract. `session.update` changes nothing. */
+const GEMINI_HONOURED_FIELDS: ModelDefinition['honouredFields'] = [
+  'model',
+  'instructions',
+  'voice',
+  'modalities',
+  'temperature',
+  'reasoning_effort',
+  'input_audio_format',
+  'output_audio_format',
+  'input_transcription',
+  'output_transcription',
+  'turn_detection',
+  'tools',
+  'translation_target_language',
+];
 
-  constructor(private readonly credentials: ProviderCredentials) {
-    super();
-    if (!credentials?.apiKey) throw new Error('GeminiProvider: an API key is required');
-  }
+/**
+ * UPSTREAMS.md §3: a connection lives about 10 min, then `goAway`; the gateway does not resume
+ * sessions, so that is where a Gemini session ends.
+ */
+const GEMINI_SESSION_LIMIT_SECONDS = 600;
 
-  async open(params: OpenUpstreamParams): Promise<UpstreamSession> {
-    const timeoutMs = this.credentials.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const base = toWebSocketBase(this.credentials.baseUrl ?? DEFAULT_BASE_URLS.gemini);
-    const ws = await openUpstreamSocket({
-      url: `${base}${GEMINI_LIVE_PATH}?key=${encodeURIComponent(this.credentials.apiKey)}`,
-      signal: params.signal,
-      connectTimeoutMs: timeoutMs,
-    });
-    const session = new GeminiSession(ws, params.handlers, params.config, params.model);
-    session.start();
-    // Gemini confirms (or refuses, with a close frame) the setup before anything else.
-    await session.waitUntilReady(timeoutMs, params.signal);
-    return session;
+export const geminiProvider = defineProvider({
+  name: 'gemini',
+  label: 'Gemini Live',
+  access: { kind: 'api-key', envPrefix: 'GEMINI', defaultBaseUrl: 'https://generativelanguage.googleapis.com' },
+  models: [
+    {
+      id: 'gemini/gemini-3.1-flash-live-preview',
+      realtime: true,
+      inputSampleRate: 16000,
+      outputSampleRate: 24000,
+      voices: GEMINI_VOICES,
+      defaultVoice: 'Aoede',
+      honouredFields: GEMINI_HONOURED_FIELDS,
+      sessionLimitSeconds: GEMINI_SESSION_LIMIT_SECONDS,
+    },
+    {
+      id: 'gemini/gemini-3.5-live-translate-preview',
+      realtime: true,
+      inputSampleRate: 16000,
+      outputSampleRate: 24000,
+      translation: true,
+      honouredFields: GEMINI_HONOURED_FIELDS,
+      sessionLimitSeconds: GEMINI_SESSION_LIMIT_SECONDS,
+    },
+    { id: 'gemini/gemini-2.5-flash', realtime: false },
+    { id: 'gemini/gemini-2.5-pro', realtime: false },
+  ],
+  open: (params, connection) =>
+    connectUpstream(
+      params,
+      {
+        url: `${toWebSocketBase(connection.baseUrl)}${GEMINI_LIVE_PATH}?key=${encodeURIComponent(connection.apiKey)}`,
+        connectTimeoutMs: connection.connectTimeoutMs,
+      },
+      (ws) => new GeminiSession(ws, params.handlers, params.config, params.model),
+      // Gemini confirms (or refuses, with a close frame) the setup before anything else.
+      (session) => session.start(),
+    ),
+});
+
+/** The `gemini` provider with its credentials, for the `providers` option. */
+export class GeminiProvider extends PluginProvider {
+  constructor(credentials: ProviderCredentials) {
+    super(geminiProvider, credentials);
   }
 }

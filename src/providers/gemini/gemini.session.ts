@@ -1,6 +1,7 @@
 // One Gemini Live session: normalized client events → BidiGenerateContent messages, and Gemini's
-// server messages → normalized events (UPSTREAMS.md §5). Connecting, readiness, pausing and the
-// close-by-gateway / end-by-upstream difference live in WebSocketUpstreamSession.
+// server messages → normalized events (UPSTREAMS.md §5). Connecting, readiness, pausing, the
+// whole-sample rule, tool-call bookkeeping and the close-by-gateway / end-by-upstream difference
+// live in the upstream core (providers/core/).
 //
 // Decisions where Gemini has no direct equivalent:
 // - audio.commit: `activityEnd` with manual turns (`turn_detection.type: "none"`, which disables
@@ -31,9 +32,11 @@ import { ErrorCode } from '../../errors/error-codes.js';
 import type { ModelDefinition } from '../../session-config/model-catalogue.js';
 import type { SessionConfig } from '../../session-config/session-config.js';
 import { isPlainObject } from '../../session-config/validation.js';
-import type { ClientEvent, UpstreamEnd, UpstreamHandlers } from '../realtime-provider.js';
-import { pcmFromBase64, pcmToBase64, resamplePcm16 } from '../shared/pcm16.js';
-import { WebSocketUpstreamSession } from '../shared/websocket-upstream-session.js';
+import { resampleBase64 } from '../core/pcm16.js';
+import { ToolCallTracker } from '../core/tool-calls.js';
+import type { NonAudioClientEvent } from '../core/upstream-session.js';
+import { WebSocketUpstreamSession } from '../core/websocket-upstream-session.js';
+import type { UpstreamEnd, UpstreamHandlers } from '../realtime-provider.js';
 import { endForGeminiClose } from './gemini-close.js';
 import { buildGeminiSetup, hasManualTurns } from './gemini-setup.js';
 import { normalizeGeminiUsage } from './gemini-usage.js';
@@ -68,9 +71,8 @@ export class GeminiSession extends WebSocketUpstreamSession {
   private inputTranscript = '';
   private speaking = false;
   private goAwayReceived = false;
-  /** Tool calls the client was told about and has not answered: id → function name. */
-  private readonly openToolCalls = new Map<string, string>();
-  private readonly cancelledToolCalls = new Set<string>();
+  /** Gemini's `toolResponse` needs the function's name back; cancelled calls are refused. */
+  private readonly toolCalls = new ToolCallTracker('Gemini');
 
   constructor(
     ws: WebSocket,
@@ -78,7 +80,7 @@ export class GeminiSession extends WebSocketUpstreamSession {
     private readonly config: SessionConfig,
     private readonly model: ModelDefinition,
   ) {
-    super(ws, handlers);
+    super(ws, handlers, 'Gemini');
     this.inputSampleRate = model.inputSampleRate ?? GEMINI_INPUT_SAMPLE_RATE;
     this.outputSampleRate = model.outputSampleRate ?? GEMINI_OUTPUT_SAMPLE_RATE;
     this.manualTurns = hasManualTurns(config);
@@ -91,11 +93,8 @@ export class GeminiSession extends WebSocketUpstreamSession {
     this.sendMessage({ setup: buildGeminiSetup(this.config, this.model) });
   }
 
-  send(event: ClientEvent): void {
-    if (this.isClosed) return;
+  protected translate(event: NonAudioClientEvent): void {
     switch (event.type) {
-      case 'audio.append':
-        return this.appendAudio(event.audio);
       case 'audio.commit':
         return this.commitAudio();
       case 'audio.clear':
@@ -117,19 +116,13 @@ export class GeminiSession extends WebSocketUpstreamSession {
     }
   }
 
-  protected endForClose(code: number, reason: string): UpstreamEnd {
+  protected override endForClose(code: number, reason: string): UpstreamEnd {
     return endForGeminiClose(code, reason, this.goAwayReceived);
   }
 
   // ── client → Gemini ─────────────────────────────────────────────────────────────────────────
 
-  private appendAudio(audio: string): void {
-    const bytes = base64Bytes(audio);
-    if (bytes === 0) return;
-    if (bytes % 2 !== 0) {
-      this.emitError(ErrorCode.InvalidAudio, 'audio.append: audio must be base64 of PCM16 (an even number of bytes)');
-      return;
-    }
+  protected appendAudio(audio: string, bytes: number): void {
     this.beginActivity();
     this.sendMessage({ realtimeInput: { audio: { data: audio, mimeType: this.audioMimeType } } });
     this.bytesSinceCommit += bytes;
@@ -188,16 +181,9 @@ export class GeminiSession extends WebSocketUpstreamSession {
   }
 
   private answerToolCall(toolCallId: string, result: unknown): void {
-    const name = this.openToolCalls.get(toolCallId);
-    if (name === undefined) {
-      const cancelled = this.cancelledToolCalls.delete(toolCallId);
-      this.emitError(
-        ErrorCode.UnknownToolCall,
-        cancelled ? `tool.result: Gemini cancelled the tool call "${toolCallId}"` : `tool.result: no open tool call with id "${toolCallId}"`,
-      );
-      return;
-    }
-    this.openToolCalls.delete(toolCallId);
+    const answer = this.toolCalls.answer(toolCallId);
+    if ('error' in answer) return this.emit(answer.error);
+    const { name } = answer;
     // Gemini takes a JSON object (a protobuf Struct) only.
     const response = isPlainObject(result) ? result : { result };
     this.sendMessage({ toolResponse: { functionResponses: [{ id: toolCallId, name, response }] } });
@@ -205,10 +191,6 @@ export class GeminiSession extends WebSocketUpstreamSession {
 
   private sendMessage(message: GeminiClientMessage): void {
     this.sendJson(message);
-  }
-
-  private emitError(code: string, message: string): void {
-    this.emit({ type: 'error', error: { code, message } });
   }
 
   // ── Gemini → client ─────────────────────────────────────────────────────────────────────────
@@ -222,9 +204,7 @@ export class GeminiSession extends WebSocketUpstreamSession {
     if (message.serverContent) this.onServerContent(message.serverContent, message);
     else if (message.usageMetadata) this.emit({ type: 'usage', usage: normalizeGeminiUsage(message.usageMetadata) });
     if (message.toolCall?.functionCalls?.length) this.onToolCalls(message.toolCall.functionCalls);
-    for (const id of message.toolCallCancellation?.ids ?? []) {
-      if (this.openToolCalls.delete(id)) this.cancelledToolCalls.add(id);
-    }
+    for (const id of message.toolCallCancellation?.ids ?? []) this.toolCalls.cancel(id);
     if (message.goAway) this.goAwayReceived = true;
   }
 
@@ -256,7 +236,7 @@ export class GeminiSession extends WebSocketUpstreamSession {
     if (this.turn === 'idle' || this.turn === 'ended') this.startResponse();
     for (const call of calls) {
       if (!call.id || !call.name) continue;
-      this.openToolCalls.set(call.id, call.name);
+      this.toolCalls.opened(call.id, call.name);
       this.emit({ type: 'tool.call', tool_call_id: call.id, tool_name: call.name, tool_arguments: JSON.stringify(call.args ?? {}) });
     }
   }
@@ -299,13 +279,6 @@ export class GeminiSession extends WebSocketUpstreamSession {
   /** Gemini's audio at the rate session.started announced (24 kHz unless the catalogue says else). */
   private toClientAudio(data: string, mimeType: string): string {
     const rate = Number(/rate=(\d+)/.exec(mimeType)?.[1] ?? GEMINI_OUTPUT_SAMPLE_RATE);
-    if (!rate || rate === this.outputSampleRate) return data;
-    return pcmToBase64(resamplePcm16(pcmFromBase64(data), rate, this.outputSampleRate));
+    return rate ? resampleBase64(data, rate, this.outputSampleRate) : data;
   }
-}
-
-/** Decoded length of a (validated) base64 string, without decoding it. */
-function base64Bytes(base64: string): number {
-  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
-  return (base64.length / 4) * 3 - padding;
 }

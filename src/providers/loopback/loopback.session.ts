@@ -1,35 +1,38 @@
 // One loopback upstream session: a deterministic, in-process stand-in for a realtime model, so the
 // gateway (and its e2e tests) can run every part of the protocol without network or API keys.
 // Audio comes back byte-for-byte, text comes back as text, `call <tool> {json}` becomes a tool call.
+// Delivery, pausing, the whole-sample rule and tool-call bookkeeping are the upstream core's, as for
+// the network adapters.
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../errors/error-codes.js';
 import type { SessionConfig } from '../../session-config/session-config.js';
-import type { ClientEvent, ServerEvent, UpstreamHandlers, UpstreamSession } from '../realtime-provider.js';
-import { pcmDurationMs } from '../shared/pcm16.js';
-import { base64Frames, decodePcm16 } from './pcm16.js';
+import { invalidAudioError, isPaddedBase64, pcmDurationMs, pcmFromBase64 } from '../core/pcm16.js';
+import { ToolCallTracker } from '../core/tool-calls.js';
+import { UpstreamSessionCore, type NonAudioClientEvent } from '../core/upstream-session.js';
+import type { ServerEvent, UpstreamHandlers } from '../realtime-provider.js';
 import { parseToolCallCommand, type ToolCallCommand } from './tool-call-command.js';
 
 export const LOOPBACK_SAMPLE_RATE = 24000;
 export const DEFAULT_SILENCE_DURATION_MS = 500;
-
+/** 100 ms at 24 kHz: the largest echoed frame, the size real upstreams tend to send. */
+export const LOOPBACK_MAX_FRAME_BYTES = 4800;
 
 /** What goes between `response.started` and `response.completed`, produced one event per tick. */
 type ResponseBody = Iterator<ServerEvent, void, undefined>;
 
-export class LoopbackSession implements UpstreamSession {
+export class LoopbackSession extends UpstreamSessionCore {
   readonly inputSampleRate = LOOPBACK_SAMPLE_RATE;
   readonly outputSampleRate = LOOPBACK_SAMPLE_RATE;
   /** Nothing is ever queued toward an upstream: there is none. */
   readonly bufferedAmount = 0;
 
   private config: SessionConfig;
-  private readonly handlers: UpstreamHandlers;
 
   private uncommitted: Buffer[] = [];
   private uncommittedBytes = 0;
   private pendingText: string[] = [];
-  /** Tool calls already sent to the client and not yet answered: id → tool name. */
-  private readonly openToolCalls = new Map<string, string>();
+  /** Tool calls already sent to the client and not yet answered. */
+  private readonly toolCalls = new ToolCallTracker('Loopback');
 
   private speaking = false;
   private silenceTimer: NodeJS.Timeout | undefined;
@@ -38,21 +41,15 @@ export class LoopbackSession implements UpstreamSession {
   private readonly waiting: ResponseBody[] = [];
   private tick: NodeJS.Immediate | undefined;
 
-  private paused = false;
-  /** Events produced while paused (or while earlier ones are still being flushed), in order. */
-  private held: ServerEvent[] = [];
-  private closed = false;
-
   constructor(config: SessionConfig, handlers: UpstreamHandlers) {
+    super(handlers);
     this.config = config;
-    this.handlers = handlers;
+    // Nothing to connect to: ready at once.
+    this.markReady();
   }
 
-  send(event: ClientEvent): void {
-    if (this.closed) return;
+  protected translate(event: NonAudioClientEvent): void {
     switch (event.type) {
-      case 'audio.append':
-        return this.appendAudio(event.audio);
       case 'audio.commit':
         return this.commitAudio();
       case 'audio.clear':
@@ -78,27 +75,19 @@ export class LoopbackSession implements UpstreamSession {
     }
   }
 
-  pause(): void {
-    if (this.closed) return;
-    this.paused = true;
+  protected pauseTransport(): void {
     // Halting production (not only delivery) keeps the held queue small however long the echo,
     // and means a cancel sent while paused still drops every frame not yet delivered.
     this.stopTicking();
   }
 
-  resume(): void {
-    if (this.closed || !this.paused) return;
-    this.paused = false;
-    this.flushHeld();
+  protected resumeTransport(): void {
     this.scheduleTick();
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected releaseTransport(): void {
     this.clearSilenceTimer();
     this.stopTicking();
-    this.held = [];
     this.waiting.length = 0;
     this.current = undefined;
     this.uncommitted = [];
@@ -107,13 +96,10 @@ export class LoopbackSession implements UpstreamSession {
 
   // --- audio turns ---
 
-  private appendAudio(audio: string): void {
-    const pcm = decodePcm16(audio);
-    if (!pcm) {
-      this.emitError(ErrorCode.InvalidAudio, 'audio.append: audio must be base64 of PCM16 (an even number of bytes)');
-      return;
-    }
-    if (pcm.length === 0) return;
+  protected appendAudio(audio: string): void {
+    // The echo returns these bytes as they are: it must never return bytes the client did not send.
+    if (!isPaddedBase64(audio)) return this.emit(invalidAudioError());
+    const pcm = pcmFromBase64(audio);
     this.uncommitted.push(pcm);
     this.uncommittedBytes += pcm.length;
     if (!this.serverVad()) return;
@@ -151,7 +137,7 @@ export class LoopbackSession implements UpstreamSession {
   }
 
   private armSilenceTimer(): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     this.clearSilenceTimer();
     const configured = this.config.turn_detection?.silence_duration_ms;
     // 0 is the contract's zero value ("unset"), not "commit on every frame".
@@ -195,15 +181,13 @@ export class LoopbackSession implements UpstreamSession {
     // The id exists from the moment the client can see it, not before: a response cancelled
     // before its tool.call went out leaves no call to answer.
     const toolCallId = `call_${randomBytes(12).toString('hex')}`;
-    this.openToolCalls.set(toolCallId, command.toolName);
+    this.toolCalls.opened(toolCallId, command.toolName);
     yield { type: 'tool.call', tool_call_id: toolCallId, tool_name: command.toolName, tool_arguments: command.toolArguments };
   }
 
   private answerToolCall(toolCallId: string, result: unknown): void {
-    if (!this.openToolCalls.delete(toolCallId)) {
-      this.emitError(ErrorCode.UnknownToolCall, `tool.result: no open tool call with id "${toolCallId}"`);
-      return;
-    }
+    const answer = this.toolCalls.answer(toolCallId);
+    if ('error' in answer) return this.emit(answer.error);
     // PROTOCOL.md §5: after tool.result the model continues by itself, without response.create.
     this.enqueue(echoText(JSON.stringify(result) ?? 'null'));
   }
@@ -222,7 +206,7 @@ export class LoopbackSession implements UpstreamSession {
   }
 
   private startNext(): void {
-    if (this.closed || this.current) return;
+    if (this.isClosed || this.current) return;
     const next = this.waiting.shift();
     if (!next) return;
     this.current = next;
@@ -245,7 +229,7 @@ export class LoopbackSession implements UpstreamSession {
   }
 
   private scheduleTick(): void {
-    if (this.closed || this.paused || this.tick !== undefined || !this.current) return;
+    if (this.isClosed || this.isPaused || this.tick !== undefined || !this.current) return;
     this.tick = setImmediate(() => {
       this.tick = undefined;
       this.step();
@@ -260,7 +244,7 @@ export class LoopbackSession implements UpstreamSession {
 
   private step(): void {
     const body = this.current;
-    if (!body || this.closed || this.paused) return;
+    if (!body || this.isClosed || this.isPaused) return;
     const next = body.next();
     if (next.done) {
       this.completeResponse();
@@ -268,29 +252,6 @@ export class LoopbackSession implements UpstreamSession {
     }
     this.emit(next.value);
     this.scheduleTick();
-  }
-
-  // --- delivery ---
-
-  private emitError(code: string, message: string): void {
-    this.emit({ type: 'error', error: { code, message } });
-  }
-
-  private emit(event: ServerEvent): void {
-    if (this.closed) return;
-    // While a flush is under way, later events queue behind the held ones to keep their order.
-    if (this.paused || this.held.length > 0) {
-      this.held.push(event);
-      return;
-    }
-    this.handlers.onEvent(event);
-  }
-
-  private flushHeld(): void {
-    // A handler may pause or close again mid-flush; re-check before every delivery.
-    while (!this.paused && !this.closed && this.held.length > 0) {
-      this.handlers.onEvent(this.held.shift()!);
-    }
   }
 }
 
@@ -303,4 +264,11 @@ function* echoText(text: string): Generator<ServerEvent, void, undefined> {
 function* echoAudio(pcm: Buffer, transcript: string | undefined): Generator<ServerEvent, void, undefined> {
   if (transcript !== undefined) yield { type: 'text.delta', delta: transcript };
   for (const audio of base64Frames(pcm)) yield { type: 'audio.delta', audio };
+}
+
+/** Base64 frames of at most `maxBytes` of `pcm` each, in order, lazily (a long turn is not encoded up front). */
+function* base64Frames(pcm: Buffer, maxBytes: number = LOOPBACK_MAX_FRAME_BYTES): Generator<string> {
+  for (let offset = 0; offset < pcm.length; offset += maxBytes) {
+    yield pcm.subarray(offset, offset + maxBytes).toString('base64');
+  }
 }

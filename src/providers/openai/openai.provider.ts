@@ -1,38 +1,86 @@
 // The `openai` provider: OpenAI Realtime API (GA) over WebSocket (UPSTREAMS.md §1).
 // `wss://api.openai.com/v1/realtime?model=<name>`, `Authorization: Bearer <key>`, no `OpenAI-Beta`
 // header (GA rejects it). Ready once `session.updated` confirms the session.
-import { RealtimeProvider, type OpenUpstreamParams, type UpstreamSession } from '../realtime-provider.js';
-import { upstreamModelName } from '../shared/model-name.js';
-import { openCompatibleSession } from '../shared/openai-compatible-session.js';
-import { DEFAULT_BASE_URLS, type ProviderCredentials } from '../shared/provider-credentials.js';
-import { toWebSocketBase } from '../shared/upstream-socket.js';
-import { OpenAiSession } from './openai.session.js';
+import type { ModelDefinition } from '../../session-config/model-catalogue.js';
+import { connectUpstream } from '../core/connect.js';
+import { upstreamModelName } from '../core/model-name.js';
+import { toWebSocketBase } from '../core/upstream-socket.js';
+import { defineProvider, PluginProvider, type ProviderCredentials } from '../provider-plugin.js';
+import { OpenAiRealtimeSession } from './openai-realtime-session.js';
+import { OPENAI_DIALECT } from './openai-dialect.js';
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const OPENAI_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'];
 
-export class OpenAiProvider extends RealtimeProvider {
-  readonly name = 'openai';
+/** What the GA session takes (`temperature` has no place in it and is not sent). */
+const OPENAI_HONOURED_FIELDS: ModelDefinition['honouredFields'] = [
+  'model',
+  'instructions',
+  'voice',
+  'modalities',
+  'reasoning_effort',
+  'input_audio_format',
+  'output_audio_format',
+  'input_transcription',
+  'input_transcription_model',
+  'output_transcription',
+  'turn_detection',
+  'tools',
+];
 
-  constructor(private readonly credentials: ProviderCredentials) {
-    super();
-    if (!credentials?.apiKey) throw new Error('OpenAiProvider: an API key is required');
-  }
+/** UPSTREAMS.md §1: `session_expired` after 60 minutes. */
+const OPENAI_SESSION_LIMIT_SECONDS = 3600;
 
-  /** The WebSocket URL of a model (`openai/gpt-realtime-2` → `…/realtime?model=gpt-realtime-2`). */
-  realtimeUrl(modelId: string): string {
-    const base = toWebSocketBase(this.credentials.baseUrl ?? DEFAULT_BASE_URLS.openai);
-    return `${base}/realtime?model=${encodeURIComponent(upstreamModelName(modelId))}`;
-  }
+/** The WebSocket URL of a model (`openai/gpt-realtime-2` → `…/realtime?model=gpt-realtime-2`). */
+export function openAiRealtimeUrl(baseUrl: string, modelId: string): string {
+  return `${toWebSocketBase(baseUrl)}/realtime?model=${encodeURIComponent(upstreamModelName(modelId))}`;
+}
 
-  async open(params: OpenUpstreamParams): Promise<UpstreamSession> {
-    return openCompatibleSession(
+export const openaiProvider = defineProvider({
+  name: 'openai',
+  label: 'OpenAI Realtime (GA)',
+  access: { kind: 'api-key', envPrefix: 'OPENAI', defaultBaseUrl: 'https://api.openai.com/v1' },
+  models: [
+    {
+      id: 'openai/gpt-realtime-2',
+      realtime: true,
+      inputSampleRate: 24000,
+      outputSampleRate: 24000,
+      voices: OPENAI_VOICES,
+      defaultVoice: 'marin',
+      reasoningEffort: true,
+      honouredFields: OPENAI_HONOURED_FIELDS,
+      sessionLimitSeconds: OPENAI_SESSION_LIMIT_SECONDS,
+    },
+    {
+      id: 'openai/gpt-realtime-translate',
+      realtime: true,
+      inputSampleRate: 24000,
+      outputSampleRate: 24000,
+      translation: true,
+      honouredFields: OPENAI_HONOURED_FIELDS,
+      sessionLimitSeconds: OPENAI_SESSION_LIMIT_SECONDS,
+    },
+    // Known ids that are not realtime models (so "not a realtime model" is a real answer).
+    { id: 'openai/gpt-4o', realtime: false },
+    { id: 'openai/gpt-4.1', realtime: false },
+    { id: 'openai/gpt-5', realtime: false },
+  ],
+  open: (params, connection) =>
+    connectUpstream(
       params,
       {
-        url: this.realtimeUrl(params.model.id),
-        headers: { Authorization: `Bearer ${this.credentials.apiKey}` },
-        connectTimeoutMs: this.credentials.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        url: openAiRealtimeUrl(connection.baseUrl, params.model.id),
+        headers: { Authorization: `Bearer ${connection.apiKey}` },
+        connectTimeoutMs: connection.connectTimeoutMs,
       },
-      (ws) => new OpenAiSession(ws, params.handlers, params.config, params.model),
-    );
+      (ws) => new OpenAiRealtimeSession(ws, params.handlers, params.config, params.model, OPENAI_DIALECT),
+      (session) => session.start(),
+    ),
+});
+
+/** The `openai` provider with its credentials, for the `providers` option. */
+export class OpenAiProvider extends PluginProvider {
+  constructor(credentials: ProviderCredentials) {
+    super(openaiProvider, credentials);
   }
 }

@@ -1,4 +1,5 @@
-export { XaiProvider } from './xai.provider.js';
-export { XaiSession, XAI_DEFAULT_TRANSCRIPTION_MODEL } from './xai.session.js';
+// The public face of the xAI provider.
+export { xaiProvider, XaiProvider } from './xai.provider.js';
+export { xaiDialect, XAI_DEFAULT_TRANSCRIPTION_MODEL } from './xai-dialect.js';
 export { fetchXaiClientSecret, XAI_CLIENT_SECRET_TTL_SECONDS, type XaiClientSecretOptions } from './xai-client-secret.js';
 export type { XaiWireSession, XaiSessionUpdateEvent, XaiClientSecretRequest, XaiClientSecretResponse, XaiUsage } from './xai-wire.js';

@@ -1,7 +1,7 @@
 // The client-secret exchange (UPSTREAMS.md §2.1): with its server key the gateway obtains a
 // short-lived xAI client secret, and the realtime socket is opened with that secret, so the server
 // key never travels on a long-lived connection.
-import { UpstreamConnectError } from '../shared/upstream-socket.js';
+import { UpstreamConnectError } from '../core/upstream-errors.js';
 import type { XaiClientSecretRequest, XaiClientSecretResponse } from './xai-wire.js';
 
 /** The secret only has to outlive the connect; xAI allows up to 3600 s. */
@@ -28,7 +28,7 @@ export async function fetchXaiClientSecret(options: XaiClientSecretOptions): Pro
       signal: AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, timeoutMs))]),
     });
   } catch (err) {
-    if (signal.aborted) throw new UpstreamConnectError('The session was abandoned before the upstream opened');
+    if (signal.aborted) throw UpstreamConnectError.abandoned();
     const name = (err as Error)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') throw new UpstreamConnectError('xAI did not issue a client secret in time');
     const cause = (err as { cause?: { code?: string } })?.cause?.code;

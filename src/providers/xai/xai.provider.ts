@@ -2,52 +2,75 @@
 // Each session first exchanges the server key for a short-lived client secret
 // (`POST <base>/realtime/client_secrets`), then opens `wss://api.x.ai/v1/realtime?model=<name>`
 // with that secret as its bearer token. Ready once `session.updated` confirms the session.
-import { RealtimeProvider, type OpenUpstreamParams, type UpstreamSession } from '../realtime-provider.js';
-import { upstreamModelName } from '../shared/model-name.js';
-import { openCompatibleSession } from '../shared/openai-compatible-session.js';
-import { DEFAULT_BASE_URLS, type ProviderCredentials } from '../shared/provider-credentials.js';
-import { toWebSocketBase, UpstreamConnectError } from '../shared/upstream-socket.js';
+import { connectUpstream } from '../core/connect.js';
+import { throwIfAbandoned } from '../core/upstream-errors.js';
+import { openAiRealtimeUrl } from '../openai/openai.provider.js';
+import { defineProvider, PluginProvider, type ProviderCredentials } from '../provider-plugin.js';
 import { fetchXaiClientSecret } from './xai-client-secret.js';
-import { XaiSession } from './xai.session.js';
+import { OpenAiRealtimeSession } from '../openai/openai-realtime-session.js';
+import { xaiDialect } from './xai-dialect.js';
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const XAI_VOICES = ['ara', 'eve', 'leo', 'rex', 'sal'];
 
-export class XaiProvider extends RealtimeProvider {
-  readonly name = 'xai';
-
-  constructor(private readonly credentials: ProviderCredentials) {
-    super();
-    if (!credentials?.apiKey) throw new Error('XaiProvider: an API key is required');
-  }
-
-  private get baseUrl(): string {
-    return (this.credentials.baseUrl ?? DEFAULT_BASE_URLS.xai).replace(/\/+$/, '');
-  }
-
-  /** The WebSocket URL of a model (`xai/grok-voice-latest` → `…/realtime?model=grok-voice-latest`). */
-  realtimeUrl(modelId: string): string {
-    return `${toWebSocketBase(this.baseUrl)}/realtime?model=${encodeURIComponent(upstreamModelName(modelId))}`;
-  }
-
-  async open(params: OpenUpstreamParams): Promise<UpstreamSession> {
-    if (params.signal.aborted) throw new UpstreamConnectError('The session was abandoned before the upstream opened');
+export const xaiProvider = defineProvider({
+  name: 'xai',
+  label: 'xAI Grok Voice',
+  access: { kind: 'api-key', envPrefix: 'XAI', defaultBaseUrl: 'https://api.x.ai/v1' },
+  models: [
+    {
+      id: 'xai/grok-voice-latest',
+      realtime: true,
+      inputSampleRate: 24000,
+      outputSampleRate: 24000,
+      voices: XAI_VOICES,
+      defaultVoice: 'ara',
+      turnDetectionTypes: ['server_vad'],
+      // The flat xAI session takes these; `temperature` and `output_transcription` have no field.
+      honouredFields: [
+        'model',
+        'instructions',
+        'voice',
+        'modalities',
+        'reasoning_effort',
+        'input_audio_format',
+        'output_audio_format',
+        'input_transcription',
+        'input_transcription_model',
+        'turn_detection',
+        'tools',
+      ],
+      // UPSTREAMS.md §2: sessions last at most an hour.
+      sessionLimitSeconds: 3600,
+    },
+    { id: 'xai/grok-4', realtime: false },
+  ],
+  async open(params, connection) {
+    throwIfAbandoned(params.signal);
     const startedAt = Date.now();
-    const connectTimeoutMs = this.credentials.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const secret = await fetchXaiClientSecret({
-      baseUrl: this.baseUrl,
-      apiKey: this.credentials.apiKey,
+      baseUrl: connection.baseUrl,
+      apiKey: connection.apiKey,
       signal: params.signal,
-      timeoutMs: connectTimeoutMs,
+      timeoutMs: connection.connectTimeoutMs,
     });
-    return openCompatibleSession(
+    return connectUpstream(
       params,
       {
-        url: this.realtimeUrl(params.model.id),
+        // The same URL shape as OpenAI's.
+        url: openAiRealtimeUrl(connection.baseUrl, params.model.id),
         headers: { Authorization: `Bearer ${secret.value}` },
-        connectTimeoutMs,
+        connectTimeoutMs: connection.connectTimeoutMs,
         startedAt,
       },
-      (ws) => new XaiSession(ws, params.handlers, params.config, params.model),
+      (ws) => new OpenAiRealtimeSession(ws, params.handlers, params.config, params.model, xaiDialect(params.model)),
+      (session) => session.start(),
     );
+  },
+});
+
+/** The `xai` provider with its credentials, for the `providers` option. */
+export class XaiProvider extends PluginProvider {
+  constructor(credentials: ProviderCredentials) {
+    super(xaiProvider, credentials);
   }
 }

@@ -2,6 +2,9 @@
 // client leaves, and refusals (HTTP status + body) turned into errors whose message is safe to show
 // a client (never the URL, which may carry a key).
 import WebSocket from 'ws';
+import { UpstreamConnectError } from './upstream-errors.js';
+
+export { UpstreamConnectError } from './upstream-errors.js';
 
 export interface UpstreamSocketOptions {
   url: string;
@@ -14,22 +17,11 @@ export interface UpstreamSocketOptions {
   maxPayload?: number;
 }
 
-export class UpstreamConnectError extends Error {
-  constructor(
-    message: string,
-    /** HTTP status of a refused upgrade, when there was one. */
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'UpstreamConnectError';
-  }
-}
-
 /** Resolves with an open socket, or rejects with an UpstreamConnectError. */
 export function openUpstreamSocket(options: UpstreamSocketOptions): Promise<WebSocket> {
   const { url, headers, protocols, signal, connectTimeoutMs = 10_000, maxPayload = 32 * 1024 * 1024 } = options;
   return new Promise<WebSocket>((resolve, reject) => {
-    if (signal.aborted) return reject(new UpstreamConnectError('The session was abandoned before the upstream opened'));
+    if (signal.aborted) return reject(UpstreamConnectError.abandoned());
     const ws = new WebSocket(url, protocols ?? [], { headers, maxPayload, handshakeTimeout: connectTimeoutMs, perMessageDeflate: false });
     let settled = false;
     const settle = (err: Error | undefined) => {
@@ -48,7 +40,7 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): Promise<WebS
         resolve(ws);
       }
     };
-    const onAbort = () => settle(new UpstreamConnectError('The session was abandoned before the upstream opened'));
+    const onAbort = () => settle(UpstreamConnectError.abandoned());
     const onError = (err: Error) => settle(new UpstreamConnectError(`The upstream could not be reached (${describe(err)})`));
     signal.addEventListener('abort', onAbort, { once: true });
     ws.on('error', onError);

@@ -1,9 +1,9 @@
-// The event mapping of every OpenAI-Realtime-GA-style provider (OpenAI itself, xAI), written once.
-// Both speak the same client and server event names (UPSTREAMS.md §1.2, §1.3, §2.2, §2.3); they
-// differ in where session fields go (GA nests voice/turn detection under `audio`, xAI keeps them
-// flat), where `response.done` carries usage, and a few extra server events. Subclasses supply
-// those differences; everything else — normalized events in, wire events out, tool-call
-// continuation, start-only fields, close codes — lives here.
+// The OpenAI Realtime (GA) event mapping: normalized events in, GA wire events out, and back;
+// tool-call continuation and start-only fields. OpenAI uses it with its own dialect
+// (openai-dialect.ts); xAI, which speaks the same event names (UPSTREAMS.md §1.2, §1.3, §2.2,
+// §2.3), composes it with a dialect of its own (where session fields go, where `response.done`
+// carries usage, a few extra server events). The connection, delivery and endings are the
+// upstream core's (providers/core/).
 //
 // Wire messages are typed with the `openai` package's realtime types, so a drift of the GA
 // protocol is a compile error.
@@ -17,14 +17,16 @@ import type {
   RealtimeServerEvent,
 } from 'openai/resources/realtime/realtime';
 import type WebSocket from 'ws';
+import { CloseCode } from '../../errors/close-codes.js';
 import { ErrorCode } from '../../errors/error-codes.js';
 import type { ModelDefinition } from '../../session-config/model-catalogue.js';
 import type { SessionConfig, SessionConfigField, TurnDetection } from '../../session-config/session-config.js';
 import { isZeroValue, sameConfigValue } from '../../session-config/zero-value.js';
-import type { ClientEvent, OpenUpstreamParams, UpstreamEnd, UpstreamHandlers } from '../realtime-provider.js';
-import { pcmFromBase64, pcmToBase64, resamplePcm16 } from './pcm16.js';
-import { openUpstreamSocket, UpstreamConnectError } from './upstream-socket.js';
-import { WebSocketUpstreamSession } from './websocket-upstream-session.js';
+import { resampleBase64 } from '../core/pcm16.js';
+import { ToolCallTracker } from '../core/tool-calls.js';
+import type { NonAudioClientEvent } from '../core/upstream-session.js';
+import { WebSocketUpstreamSession } from '../core/websocket-upstream-session.js';
+import type { UpstreamHandlers } from '../realtime-provider.js';
 
 /** Error code sent to the client when it tries to change a field the provider fixes at start. */
 export const TRANSCRIPTION_LOCKED = ErrorCode.TranscriptionLocked;
@@ -48,10 +50,13 @@ export interface SessionSettings {
   reasoningEffort?: RealtimeReasoningEffort;
 }
 
-export interface OpenAiCompatibleOptions {
+/**
+ * What differs between providers that speak the GA events. A dialect may keep per-session state
+ * (it is created for one session).
+ */
+export interface OpenAiDialect {
   /** Shown in messages, e.g. `OpenAI`. */
   providerLabel: string;
-  model: ModelDefinition;
   /** PCM16 rates on the provider's wire. The client's rates come from the model's catalogue entry. */
   upstreamInputRate: number;
   upstreamOutputRate: number;
@@ -64,6 +69,17 @@ export interface OpenAiCompatibleOptions {
    * own default applies).
    */
   defaultTurnDetection?: RealtimeAudioInputTurnDetection;
+  /** The provider's `session.update` message for these settings. */
+  sessionUpdateMessage(settings: SessionSettings, initial: boolean): object;
+  /** The usage a `response.done` carries, as the provider sends it (normalized by the session). */
+  rawUsage(event: Extract<RealtimeServerEvent, { type: 'response.done' }> & Record<string, unknown>): unknown;
+  /** Provider-only server events. Return true when handled (the GA mapping is then skipped). */
+  handleEvent?(event: IncomingEvent, session: DialectOutlet): boolean;
+}
+
+/** What a dialect may do with a server event it handles itself. */
+export interface DialectOutlet {
+  emitText(delta: unknown): void;
 }
 
 /** A server event as parsed from the wire: one of the typed GA events, or something else. */
@@ -80,29 +96,31 @@ const SETTING_FIELDS: readonly SessionConfigField[] = [
   'reasoning_effort',
 ];
 
-export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
+export class OpenAiRealtimeSession extends WebSocketUpstreamSession implements DialectOutlet {
   readonly inputSampleRate: number;
   readonly outputSampleRate: number;
 
   /** The config as the provider has it (start-only fields keep their start values). */
-  protected config: SessionConfig;
-  protected readonly options: OpenAiCompatibleOptions;
+  private config: SessionConfig;
 
-  /** The provider confirmed the session (`session.updated`). */
-  private readyConfirmed = false;
   /** Between `response.created` and `response.done`. */
   private activeResponses = 0;
-  /** Tool calls sent to the client and not answered yet. */
-  private readonly openToolCalls = new Set<string>();
+  private readonly toolCalls: ToolCallTracker;
   /** A tool result was sent: ask for the continuation once nothing is active and every call is answered. */
   private continuationPending = false;
 
-  constructor(ws: WebSocket, handlers: UpstreamHandlers, config: SessionConfig, options: OpenAiCompatibleOptions) {
-    super(ws, handlers);
+  constructor(
+    ws: WebSocket,
+    handlers: UpstreamHandlers,
+    config: SessionConfig,
+    private readonly model: ModelDefinition,
+    private readonly dialect: OpenAiDialect,
+  ) {
+    super(ws, handlers, dialect.providerLabel);
     this.config = config;
-    this.options = options;
-    this.inputSampleRate = options.model.inputSampleRate ?? options.upstreamInputRate;
-    this.outputSampleRate = options.model.outputSampleRate ?? options.upstreamOutputRate;
+    this.toolCalls = new ToolCallTracker(dialect.providerLabel);
+    this.inputSampleRate = model.inputSampleRate ?? dialect.upstreamInputRate;
+    this.outputSampleRate = model.outputSampleRate ?? dialect.upstreamOutputRate;
   }
 
   /** Sends the initial `session.update` (the provider confirms it with `session.updated`). */
@@ -110,29 +128,19 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
     this.sendSessionUpdate(this.initialSettings(), true);
   }
 
-  // ── provider differences ────────────────────────────────────────────────────────────────────
-
-  /** The provider's `session.update` message for these settings. */
-  protected abstract sessionUpdateMessage(settings: SessionSettings, initial: boolean): object;
-
-  /** The usage a `response.done` carries, as the provider sends it (normalized here). */
-  protected abstract rawUsage(event: Extract<RealtimeServerEvent, { type: 'response.done' }> & Record<string, unknown>): unknown;
-
-  /** Provider-only server events. Return true when handled (the shared mapping is then skipped). */
-  protected handleProviderEvent(_event: IncomingEvent): boolean {
-    return false;
-  }
-
   // ── client → provider ───────────────────────────────────────────────────────────────────────
 
-  send(event: ClientEvent): void {
-    if (this.isClosed) return;
+  protected appendAudio(audio: string): void {
+    // Hot path: the gateway passes only base64 audio (client-events.ts), and resampling gives
+    // base64 too — nothing to escape — so concatenation gives JSON.stringify's bytes of
+    // `{type: 'input_audio_buffer.append', audio}` without its scan of the audio.
+    this.sendSerialized(
+      '{"type":"input_audio_buffer.append","audio":"' + resampleBase64(audio, this.inputSampleRate, this.dialect.upstreamInputRate) + '"}',
+    );
+  }
+
+  protected translate(event: NonAudioClientEvent): void {
     switch (event.type) {
-      case 'audio.append':
-        // Hot path: the gateway passes only base64 audio (client-events.ts), and resampling gives
-        // base64 too — nothing to escape — so concatenation gives JSON.stringify's bytes of
-        // `{type: 'input_audio_buffer.append', audio}` without its scan of the audio.
-        return this.sendSerialized('{"type":"input_audio_buffer.append","audio":"' + this.toUpstreamAudio(event.audio) + '"}');
       case 'audio.commit':
         return this.sendEvent({ type: 'input_audio_buffer.commit' });
       case 'audio.clear':
@@ -157,7 +165,7 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
     }
   }
 
-  protected sendEvent(event: RealtimeClientEvent): void {
+  private sendEvent(event: RealtimeClientEvent): void {
     this.sendJson(event);
   }
 
@@ -167,10 +175,8 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
   }
 
   private sendToolResult(callId: string, result: unknown): void {
-    if (!this.openToolCalls.delete(callId)) {
-      this.emitError(ErrorCode.UnknownToolCall, `tool.result: no open tool call with id "${callId}"`);
-      return;
-    }
+    const answer = this.toolCalls.answer(callId);
+    if ('error' in answer) return this.emit(answer.error);
     const output = typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null');
     this.sendEvent({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: callId, output } });
     // PROTOCOL.md §5: the client does not send response.create after tool.result; the model
@@ -182,43 +188,33 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
   }
 
   private maybeContinue(): void {
-    if (!this.continuationPending || this.activeResponses > 0 || this.openToolCalls.size > 0) return;
+    if (!this.continuationPending || this.activeResponses > 0 || this.toolCalls.pending > 0) return;
     this.continuationPending = false;
     this.sendEvent({ type: 'response.create' });
-  }
-
-  private toUpstreamAudio(audio: string): string {
-    if (this.inputSampleRate === this.options.upstreamInputRate) return audio;
-    return pcmToBase64(resamplePcm16(pcmFromBase64(audio), this.inputSampleRate, this.options.upstreamInputRate));
-  }
-
-  private toClientAudio(audio: string): string {
-    if (this.outputSampleRate === this.options.upstreamOutputRate) return audio;
-    return pcmToBase64(resamplePcm16(pcmFromBase64(audio), this.options.upstreamOutputRate, this.outputSampleRate));
   }
 
   // ── session settings ────────────────────────────────────────────────────────────────────────
 
   private initialSettings(): SessionSettings {
     const settings = this.settingsFor(this.config, SETTING_FIELDS, true);
-    if (settings.turnDetection === undefined && this.options.defaultTurnDetection) settings.turnDetection = this.options.defaultTurnDetection;
+    if (settings.turnDetection === undefined && this.dialect.defaultTurnDetection) settings.turnDetection = this.dialect.defaultTurnDetection;
     return settings;
   }
 
   private updateSession(next: SessionConfig, changed: readonly string[]): void {
-    const locked = this.options.startOnlyFields.filter((f) => !sameConfigValue(this.config[f], next[f]));
+    const locked = this.dialect.startOnlyFields.filter((f) => !sameConfigValue(this.config[f], next[f]));
     if (locked.length) {
       this.emitError(
         TRANSCRIPTION_LOCKED,
-        `${locked.map((f) => `config.${f}`).join(', ')} cannot change during a ${this.options.providerLabel} session; it keeps its value from session.start`,
+        `${locked.map((f) => `config.${f}`).join(', ')} cannot change during a ${this.dialect.providerLabel} session; it keeps its value from session.start`,
       );
     }
     const previous = this.config;
     const kept: Partial<SessionConfig> = {};
-    for (const field of this.options.startOnlyFields) (kept as Record<string, unknown>)[field] = previous[field];
+    for (const field of this.dialect.startOnlyFields) (kept as Record<string, unknown>)[field] = previous[field];
     this.config = { ...next, ...kept };
     const fields = SETTING_FIELDS.filter(
-      (f) => !this.options.startOnlyFields.includes(f) && (changed.includes(f) || !sameConfigValue(previous[f], next[f])),
+      (f) => !this.dialect.startOnlyFields.includes(f) && (changed.includes(f) || !sameConfigValue(previous[f], next[f])),
     );
     if (!fields.length) return;
     const settings = this.settingsFor(this.config, fields, false);
@@ -233,7 +229,7 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
       settings.instructions = config.instructions ?? '';
     }
     if (has('voice')) {
-      const voice = isZeroValue(config.voice) ? this.options.model.defaultVoice : (config.voice as string);
+      const voice = isZeroValue(config.voice) ? this.model.defaultVoice : (config.voice as string);
       if (voice) settings.voice = voice;
     }
     if (has('modalities')) {
@@ -251,11 +247,11 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
     }
     if (has('turn_detection')) {
       if (!isZeroValue(config.turn_detection)) settings.turnDetection = toTurnDetection(config.turn_detection!);
-      else if (!initial) settings.turnDetection = this.options.defaultTurnDetection ?? { type: 'server_vad' };
+      else if (!initial) settings.turnDetection = this.dialect.defaultTurnDetection ?? { type: 'server_vad' };
     }
     if (has('input_transcription') || has('input_transcription_model')) {
       if (config.input_transcription === true) {
-        settings.transcription = { model: isZeroValue(config.input_transcription_model) ? this.options.defaultTranscriptionModel : config.input_transcription_model! };
+        settings.transcription = { model: isZeroValue(config.input_transcription_model) ? this.dialect.defaultTranscriptionModel : config.input_transcription_model! };
       } else if (!initial) {
         settings.transcription = null;
       }
@@ -265,7 +261,7 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
   }
 
   private sendSessionUpdate(settings: SessionSettings, initial: boolean): void {
-    this.sendJson(this.sessionUpdateMessage(settings, initial));
+    this.sendJson(this.dialect.sessionUpdateMessage(settings, initial));
   }
 
   // ── provider → client ───────────────────────────────────────────────────────────────────────
@@ -277,7 +273,7 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
       throw new Error('not a JSON object with a string "type"');
     }
     const event = parsed as IncomingEvent;
-    if (this.handleProviderEvent(event)) return;
+    if (this.dialect.handleEvent?.(event, this)) return;
     this.handleEvent(event as RealtimeServerEvent);
   }
 
@@ -301,7 +297,7 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
         this.activeResponses += 1;
         return this.emit({ type: 'response.started' });
       case 'response.output_audio.delta':
-        if (typeof event.delta === 'string' && event.delta) this.emit({ type: 'audio.delta', audio: this.toClientAudio(event.delta) });
+        if (typeof event.delta === 'string' && event.delta) this.emit({ type: 'audio.delta', audio: resampleBase64(event.delta, this.dialect.upstreamOutputRate, this.outputSampleRate) });
         return;
       case 'response.output_audio_transcript.delta':
         // The model's transcript of its own speech, when the client asked for it (PROTOCOL.md §4).
@@ -311,7 +307,7 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
         return this.emitText(event.delta);
       case 'response.function_call_arguments.done':
         // Only complete arguments reach the client (never the .delta events).
-        this.openToolCalls.add(event.call_id);
+        this.toolCalls.opened(event.call_id, event.name);
         return this.emit({ type: 'tool.call', tool_call_id: event.call_id, tool_name: event.name, tool_arguments: event.arguments });
       case 'response.done':
         return this.onResponseDone(event as Extract<RealtimeServerEvent, { type: 'response.done' }> & Record<string, unknown>);
@@ -320,55 +316,27 @@ export abstract class OpenAiCompatibleSession extends WebSocketUpstreamSession {
     }
   }
 
-  protected emitText(delta: unknown): void {
+  emitText(delta: unknown): void {
     if (typeof delta === 'string' && delta) this.emit({ type: 'text.delta', delta });
   }
 
   private onResponseDone(event: Extract<RealtimeServerEvent, { type: 'response.done' }> & Record<string, unknown>): void {
     this.activeResponses = Math.max(0, this.activeResponses - 1);
-    const usage = normalizeUsage(this.rawUsage(event));
+    const usage = normalizeUsage(this.dialect.rawUsage(event));
     if (usage) this.emit({ type: 'usage', usage });
     this.emit({ type: 'response.completed' });
     this.maybeContinue();
   }
 
   private onProviderError(code: string | null | undefined, message: string | undefined): void {
-    const text = typeof message === 'string' && message ? message : `${this.options.providerLabel} reported an error`;
+    const text = typeof message === 'string' && message ? message : `${this.dialect.providerLabel} reported an error`;
     // Before `session.updated`, the only thing sent is the initial session.update: it was refused.
-    if (!this.readyConfirmed) {
-      this.fail({ code: ErrorCode.UpstreamError, message: `${this.options.providerLabel} refused the session: ${text}`, closeCode: 1011 });
+    if (!this.isConfirmed) {
+      this.fail({ code: ErrorCode.UpstreamError, message: `${this.dialect.providerLabel} refused the session: ${text}`, closeCode: CloseCode.Internal });
       return;
     }
     // Provider errors stay non-fatal (UPSTREAMS.md §1.5): the session ends only if the socket closes.
     this.emitError(typeof code === 'string' && code ? code : ErrorCode.UpstreamError, text);
-  }
-
-  protected emitError(code: string, message: string): void {
-    this.emit({ type: 'error', error: { code, message } });
-  }
-
-  protected override markReady(): void {
-    this.readyConfirmed = true;
-    super.markReady();
-  }
-
-  // ── endings ─────────────────────────────────────────────────────────────────────────────────
-
-  /**
-   * A close the gateway did not ask for. 1001 (the provider is going away, e.g. after
-   * `session_expired`) stays 1001 so the client knows it may reconnect; a 1000 stays a normal end;
-   * anything else (1006 abnormal, 1011, 4000…) is an upstream failure, 1011. The code is always
-   * `upstream_closed`; the provider's reason is in the message.
-   */
-  protected endForClose(code: number, reason: string): UpstreamEnd {
-    const why = reason ? ` ${reason.slice(0, 200)}` : '';
-    // A normal close or a going-away (e.g. after session_expired) is an end; anything else a failure.
-    const normal = code === 1000 || code === 1001;
-    return {
-      code: normal ? ErrorCode.UpstreamClosed : ErrorCode.UpstreamError,
-      message: `${this.options.providerLabel} closed the connection (${code}${why})`,
-      closeCode: normal ? code : 1011,
-    };
   }
 }
 
@@ -404,41 +372,4 @@ function numbersOf(value: unknown, depth: number): Record<string, unknown> | und
     }
   }
   return out;
-}
-
-// ── opening ───────────────────────────────────────────────────────────────────────────────────
-
-export interface OpenCompatibleSocketOptions {
-  url: string;
-  headers?: Record<string, string>;
-  protocols?: string[];
-  /** Connect + confirmation budget, from the provider credentials. */
-  connectTimeoutMs: number;
-  /** When the budget started (e.g. before a client-secret exchange). Default: now. */
-  startedAt?: number;
-}
-
-/**
- * Connects, builds the session, sends the initial `session.update` and waits for `session.updated`
- * within what remains of the timeout. Rejects with an UpstreamConnectError.
- */
-export async function openCompatibleSession<S extends OpenAiCompatibleSession>(
-  params: OpenUpstreamParams,
-  socket: OpenCompatibleSocketOptions,
-  create: (ws: WebSocket) => S,
-): Promise<S> {
-  const startedAt = socket.startedAt ?? Date.now();
-  const remaining = () => socket.connectTimeoutMs - (Date.now() - startedAt);
-  if (remaining() <= 0) throw new UpstreamConnectError('The upstream did not confirm the session in time');
-  const ws = await openUpstreamSocket({
-    url: socket.url,
-    headers: socket.headers,
-    protocols: socket.protocols,
-    signal: params.signal,
-    connectTimeoutMs: remaining(),
-  });
-  const session = create(ws);
-  session.start();
-  await session.waitUntilReady(Math.max(1, remaining()), params.signal);
-  return session;
 }

@@ -1,38 +1,23 @@
-// One OpenAI Realtime (GA) session: the GA `session` shape (UPSTREAMS.md §1.2) — `type:"realtime"`
-// on every update, voice and turn detection nested under `audio` — and usage in
-// `response.done.response.usage`. The event mapping itself is shared (OpenAiCompatibleSession).
-import type { RealtimeServerEvent, RealtimeSessionCreateRequest, SessionUpdateEvent } from 'openai/resources/realtime/realtime';
-import type WebSocket from 'ws';
-import type { SessionConfig } from '../../session-config/session-config.js';
-import type { ModelDefinition } from '../../session-config/model-catalogue.js';
-import type { UpstreamHandlers } from '../realtime-provider.js';
-import { OpenAiCompatibleSession, type SessionSettings } from '../shared/openai-compatible-session.js';
+// OpenAI's own dialect of the GA events (OpenAiRealtimeSession speaks it for `openai/…` models): the GA `session` shape (UPSTREAMS.md §1.2) —
+// `type:"realtime"` on every update, voice and turn detection nested under `audio` — and usage in
+// `response.done.response.usage`. The event mapping itself is OpenAiRealtimeSession's.
+import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
+import type { OpenAiDialect, SessionSettings } from './openai-realtime-session.js';
 
 /** `audio/pcm` on the GA wire is PCM16 LE mono at 24 kHz only. */
 export const OPENAI_PCM_RATE = 24000;
 export const OPENAI_DEFAULT_TRANSCRIPTION_MODEL = 'gpt-4o-transcribe';
 
-export class OpenAiSession extends OpenAiCompatibleSession {
-  constructor(ws: WebSocket, handlers: UpstreamHandlers, config: SessionConfig, model: ModelDefinition) {
-    super(ws, handlers, config, {
-      providerLabel: 'OpenAI',
-      model,
-      upstreamInputRate: OPENAI_PCM_RATE,
-      upstreamOutputRate: OPENAI_PCM_RATE,
-      // PROTOCOL.md §4: input transcription is fixed at session.start on OpenAI.
-      startOnlyFields: ['input_transcription', 'input_transcription_model'],
-      defaultTranscriptionModel: OPENAI_DEFAULT_TRANSCRIPTION_MODEL,
-    });
-  }
-
-  protected sessionUpdateMessage(settings: SessionSettings, initial: boolean): SessionUpdateEvent {
-    return { type: 'session.update', session: toGaSession(settings, initial) };
-  }
-
-  protected rawUsage(event: Extract<RealtimeServerEvent, { type: 'response.done' }>): unknown {
-    return event.response?.usage;
-  }
-}
+export const OPENAI_DIALECT: OpenAiDialect = {
+  providerLabel: 'OpenAI',
+  upstreamInputRate: OPENAI_PCM_RATE,
+  upstreamOutputRate: OPENAI_PCM_RATE,
+  // PROTOCOL.md §4: input transcription is fixed at session.start on OpenAI.
+  startOnlyFields: ['input_transcription', 'input_transcription_model'],
+  defaultTranscriptionModel: OPENAI_DEFAULT_TRANSCRIPTION_MODEL,
+  sessionUpdateMessage: (settings, initial) => ({ type: 'session.update', session: toGaSession(settings, initial) }),
+  rawUsage: (event) => event.response?.usage,
+};
 
 /**
  * Settings → the GA `session` object. The initial update also declares the audio formats

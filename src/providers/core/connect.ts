@@ -1,0 +1,44 @@
+// Connecting with a budget, once for every WebSocket adapter: open the socket within the connect
+// timeout, let the adapter send its opening message, and wait for the provider's confirmation
+// within what remains of the same budget (a client secret fetched first counts against it too).
+import type WebSocket from 'ws';
+import type { OpenUpstreamParams } from '../realtime-provider.js';
+import { UpstreamConnectError } from './upstream-errors.js';
+import { openUpstreamSocket } from './upstream-socket.js';
+import type { WebSocketUpstreamSession } from './websocket-upstream-session.js';
+
+export interface ConnectOptions {
+  url: string;
+  headers?: Record<string, string>;
+  protocols?: string[];
+  /** Connect + confirmation budget. */
+  connectTimeoutMs: number;
+  /** When the budget started (e.g. before a client-secret exchange). Default: now. */
+  startedAt?: number;
+}
+
+/**
+ * Connects, builds the session with `create`, calls `start` (the opening message) and waits for
+ * readiness. Rejects with an UpstreamConnectError whose message is safe to show the client.
+ */
+export async function connectUpstream<S extends WebSocketUpstreamSession>(
+  params: OpenUpstreamParams,
+  options: ConnectOptions,
+  create: (ws: WebSocket) => S,
+  start: (session: S) => void,
+): Promise<S> {
+  const startedAt = options.startedAt ?? Date.now();
+  const remaining = () => options.connectTimeoutMs - (Date.now() - startedAt);
+  if (remaining() <= 0) throw UpstreamConnectError.timedOut();
+  const ws = await openUpstreamSocket({
+    url: options.url,
+    headers: options.headers,
+    protocols: options.protocols,
+    signal: params.signal,
+    connectTimeoutMs: remaining(),
+  });
+  const session = create(ws);
+  start(session);
+  await session.waitUntilReady(remaining(), params.signal);
+  return session;
+}

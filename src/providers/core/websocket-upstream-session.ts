@@ -1,0 +1,68 @@
+// The WebSocket transport of the upstream core: reading the provider's frames (pausing the socket
+// pushes back over TCP), writing with the drained signal, and turning a close the gateway did not
+// ask for into the session's end. Adapters parse frames and translate events.
+import WebSocket from 'ws';
+import { CloseCode } from '../../errors/close-codes.js';
+import type { UpstreamEnd, UpstreamHandlers } from '../realtime-provider.js';
+import { endForClose } from './upstream-errors.js';
+import { UpstreamSessionCore } from './upstream-session.js';
+
+/** How long a closing provider gets to answer our close frame before the socket is cut. */
+const CLOSE_GRACE_MS = 2000;
+
+export abstract class WebSocketUpstreamSession extends UpstreamSessionCore {
+  constructor(
+    protected readonly ws: WebSocket,
+    handlers: UpstreamHandlers,
+    /** Shown in messages, e.g. `OpenAI`. */
+    protected readonly providerLabel: string,
+  ) {
+    super(handlers);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.isClosed) return;
+      try {
+        this.onUpstreamMessage(data, isBinary);
+      } catch (err) {
+        this.failUnreadable(err);
+      }
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (!this.isClosed) this.fail(this.endForClose(code, reason.toString('utf8')));
+    });
+    ws.on('error', () => undefined); // a 'close' always follows
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** Handle one provider frame (call `emit`, `markReady`, `fail`); a throw ends the session. */
+  protected abstract onUpstreamMessage(data: Buffer, isBinary: boolean): void;
+
+  /** How a close the gateway did not ask for ends the session. */
+  protected endForClose(code: number, reason: string): UpstreamEnd {
+    return endForClose(this.providerLabel, code, reason);
+  }
+
+  protected sendJson(message: unknown): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message), this.onWritten);
+  }
+
+  /** Sends a message the adapter has already serialised (the audio hot path). */
+  protected sendSerialized(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text, this.onWritten);
+  }
+
+  protected pauseTransport(): void {
+    this.ws.pause();
+  }
+
+  protected resumeTransport(): void {
+    this.ws.resume();
+  }
+
+  protected releaseTransport(): void {
+    if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close(CloseCode.Normal);
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+}
