@@ -1,7 +1,7 @@
 // PROTOCOL.md §3 and §5: the session lifecycle over a real socket. session.start first, timeouts,
 // frame limits, the per-project limit, non-fatal errors, and session.started itself.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RealtimeProxyService, type RealtimeSessionsModuleOptions } from '../../src/index.js';
+import { SessionRegistry, type RealtimeSessionsModuleOptions } from '../../src/index.js';
 import { PLATFORMS, type HttpApp, type Platform } from '../helpers/http-app.js';
 import { startRealtimeApp } from '../helpers/realtime-app.js';
 import { closeAll, eventually, openWithTicket, sleep, type ErrorFrame, type RealtimeTestClient, type ServerFrame } from '../helpers/ws-client.js';
@@ -250,7 +250,7 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
 
   it('holds a project to maxSessionsPerProject: the extra session gets session_limit_reached, 1013', async () => {
     await withApp(platform, { limits: { maxSessionsPerProject: 1 } }, async (app, open) => {
-      const proxy = app.app.get(RealtimeProxyService);
+      const registry = app.app.get(SessionRegistry);
       const first = await open();
       await first.start(LOOPBACK);
 
@@ -267,7 +267,7 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
 
       // Once it ends, the project has room again.
       await first.close();
-      await eventually(() => proxy.activeSessions === 0, 'the sessions are gone');
+      await eventually(() => registry.activeSessions === 0, 'the sessions are gone');
       const third = await open();
       await third.start(LOOPBACK);
       expect(third.ofType('session.terminating')).toEqual([]);
