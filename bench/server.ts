@@ -3,13 +3,16 @@
 // same app and adapter:
 //   POST /bench/bare  the module's own bearer check (ApiKeyGuard), then a static body shaped like a
 //                     mint response: everything minting does except validating, minting, storing;
-//   GET  /bench/ws    a WebSocket gateway on the same server and adapter with no authentication.
+//   GET  /bench/ws    a bare `noServer` ws server on the same HTTP server, upgraded with no
+//                     authentication: the module's own upgrade path minus admission and session.
 import 'reflect-metadata';
 import { Controller, HttpCode, Module, Post, UseGuards, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import { ApiKeyGuard, RealtimeSessionsModule, TicketRepository, TicketService, type RealtimeSessionsModuleOptions } from '../src/index.js';
 import { parseMintRequest } from '../src/issuance/mint-request.js';
 import { RedisConnection } from '../src/redis/redis-connection.js';
@@ -44,9 +47,12 @@ class BareController {
   }
 }
 
-@WebSocketGateway({ path: '/bench/ws' })
-class BareWsGateway implements OnGatewayConnection {
-  handleConnection(): void {}
+/** The bare-upgrade baseline: the same kind of ws server and listener as the module's, no admission. */
+function listenBareWs(app: INestApplication): void {
+  const wss = new WebSocketServer({ noServer: true });
+  app.getHttpServer().on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.url?.split('?')[0] === '/bench/ws') wss.handleUpgrade(req, socket, head, () => undefined);
+  });
 }
 
 const moduleOptions: RealtimeSessionsModuleOptions = {
@@ -59,7 +65,6 @@ const moduleOptions: RealtimeSessionsModuleOptions = {
 @Module({
   imports: [RealtimeSessionsModule.forRoot(moduleOptions)],
   controllers: [BareController],
-  providers: [BareWsGateway],
 })
 class BenchAppModule {}
 
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
     config.platform === 'fastify'
       ? await NestFactory.create<NestFastifyApplication>(BenchAppModule, new FastifyAdapter(), { logger: ['error'] })
       : await NestFactory.create(BenchAppModule, new ExpressAdapter(), { logger: ['error'] });
+  listenBareWs(app);
   if (config.platform === 'fastify') {
     await app.init();
     await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();

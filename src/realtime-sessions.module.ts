@@ -6,10 +6,10 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { ApiKeyVerifier } from './auth/api-key-verifier.js';
 import { StaticApiKeyVerifier } from './auth/static-api-key.verifier.js';
 import { RealtimeErrorFilter } from './errors/realtime-error.filter.js';
-import { RealtimeConnectionGuard } from './gateway/realtime-connection.guard.js';
-import { RealtimeProxyService } from './gateway/realtime-proxy.service.js';
-import { RealtimeGateway } from './gateway/realtime.gateway.js';
-import { RealtimeWsAdapterInstaller } from './gateway/realtime-ws.adapter.js';
+import { RealtimeEndpoint } from './gateway/realtime-endpoint.js';
+import { SESSION_CLOCK, systemClock } from './gateway/session-clock.js';
+import { SessionRegistry } from './gateway/session-registry.js';
+import { TicketAdmission } from './gateway/ticket-admission.js';
 import { NoopSessionEventsHook, SessionEventsHook } from './gateway/session-events.js';
 import { RedisSessionLimiter } from './gateway/redis-session-limiter.js';
 import { InMemorySessionLimiter, SessionLimiter } from './gateway/session-limiter.js';
@@ -72,13 +72,17 @@ const providers: Provider[] = [
         ? new RedisSessionLimiter(redis.client, { keyPrefix: redis.options.keyPrefix, leaseTtlMs: redis.options.sessionLeaseTtlMs })
         : new InMemorySessionLimiter()),
   },
+  {
+    provide: SESSION_CLOCK,
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
+    useFactory: (options: RealtimeSessionsModuleOptions) => options.clock ?? systemClock,
+  },
   ApiKeyAuthenticator,
   ApiKeyGuard,
   TicketService,
-  RealtimeConnectionGuard,
-  RealtimeProxyService,
-  RealtimeWsAdapterInstaller,
-  RealtimeGateway,
+  TicketAdmission,
+  SessionRegistry,
+  RealtimeEndpoint,
   { provide: APP_FILTER, useClass: RealtimeErrorFilter },
 ];
 
@@ -94,8 +98,9 @@ const providers: Provider[] = [
     ProviderRegistry,
     SessionEventsHook,
     SessionLimiter,
-    RealtimeConnectionGuard,
-    RealtimeProxyService,
+    TicketAdmission,
+    SessionRegistry,
+    RealtimeEndpoint,
   ],
 })
 export class RealtimeSessionsModule extends ConfigurableModuleClass implements NestModule {

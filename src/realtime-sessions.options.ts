@@ -1,5 +1,6 @@
 // Module options and their defaults, in one place. Everything a host app can configure.
 import type { ApiKeyVerifier } from './auth/api-key-verifier.js';
+import type { Clock } from './common/clock.js';
 import type { StaticApiKey } from './auth/static-api-key.verifier.js';
 import type { SessionEventsHook } from './gateway/session-events.js';
 import type { SessionLimiter } from './gateway/session-limiter.js';
@@ -56,6 +57,8 @@ export interface RealtimeSessionsModuleOptions extends ProviderOptions {
    * `sessionLimiter` still wins.
    */
   redis?: RealtimeRedisConfig;
+  /** The clock sessions read for their timeouts. Default: the system clock; tests pass their own. */
+  clock?: Clock;
 }
 
 export function resolveOptions(options: RealtimeSessionsModuleOptions): ResolvedRealtimeSessionsOptions {

@@ -1,69 +1,58 @@
 // The life of one client connection, as one state machine (PROTOCOL.md §3):
 //   awaiting_start → connecting → active → closing → closed
-// It validates and overlays the config, opens the upstream through the provider interface, relays
-// normalized events both ways with backpressure, and ends every path with `session.terminating`
-// and a close code. Nothing here knows which provider is behind the UpstreamSession.
+// It prepares the config (session-config/, overlay included), opens the upstream through the
+// provider interface, relays normalized events both ways (backpressure in flow-control.ts), and ends
+// every path with `session.terminating` and a close code. Who the client is was decided before the
+// 101 (ticket-admission.ts); nothing here knows which provider is behind the UpstreamSession.
 import type { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
+import type { Clock } from '../common/clock.js';
+import type { SessionLimits } from '../common/module-settings.js';
 import { CloseCode } from '../errors/close-codes.js';
 import { ErrorCode, type ErrorBody } from '../errors/error-codes.js';
-import { RandomPool } from '../common/random-pool.js';
-import { RealtimeApiError } from '../errors/realtime-api.error.js';
+import type { RealtimeApiError } from '../errors/realtime-api.error.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { ServerEvent, UpstreamSession } from '../providers/realtime-provider.js';
-import type { SessionLimits } from '../common/module-settings.js';
-import { assertCapabilities, resolveRealtimeModel } from '../session-config/capabilities.js';
-import type { ModelCatalogue, ModelDefinition } from '../session-config/model-catalogue.js';
-import { applyOverlay } from '../session-config/overlay.js';
-import { SessionConfigDto } from '../session-config/session-config.dto.js';
+import { prepareSessionConfig, type ModelCheckContext, type PreparedConfig } from '../session-config/config-preparation.js';
+import type { ModelDefinition } from '../session-config/model-catalogue.js';
 import type { SessionConfig } from '../session-config/session-config.js';
-import { assertValid } from '../session-config/validation.js';
-import { compactConfig, isZeroValue } from '../session-config/zero-value.js';
-import type { Admission } from './admission.js';
 import { audioOfAppendFrame, BASE64_AUDIO, parseClientFrame } from './client-events.js';
-import { addUsage } from './usage-total.js';
+import { FlowControl } from './flow-control.js';
 import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
+import type { Admission } from './ticket-admission.js';
+import { addUsage } from './usage-total.js';
 
 type State = 'awaiting_start' | 'connecting' | 'active' | 'closing' | 'closed';
 
 export interface RealtimeSessionDeps {
   limits: SessionLimits;
-  catalogue: ModelCatalogue;
+  /** The catalogue and "is a provider configured", as minting checks them. */
+  models: ModelCheckContext;
   providers: ProviderRegistry;
   events: SessionEventsHook;
   logger: Logger;
+  clock: Clock;
   /** Called once when the client socket has closed and everything is released. */
   onClosed(session: RealtimeSession): void;
 }
 
 /** How long a closing socket may take to finish the close handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
-/** How often an upstream over its high-water mark is checked for draining. */
-const UPSTREAM_DRAIN_POLL_MS = 20;
-
-// Two ids per connection (its slot and its session).
-const sessionIds = new RandomPool(16, 256);
-
-export function newSessionId(): string {
-  return `sess_${sessionIds.draw('hex')}`;
-}
 
 export class RealtimeSession {
-  readonly id = newSessionId();
+  /** The admission's id: the same in the slot lease, `session.started`, the events hook and logs. */
+  readonly id: string;
   private state: State = 'awaiting_start';
-  private readonly openedAt = Date.now();
-  private lastClientFrameAt = this.openedAt;
+  private readonly openedAt: number;
+  private lastClientFrameAt: number;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  private slowTimer: NodeJS.Timeout | undefined;
-  private drainPoll: NodeJS.Timeout | undefined;
+  private readonly flow: FlowControl;
   private upstream: UpstreamSession | undefined;
   private connectAbort: AbortController | undefined;
   private config: SessionConfig = {};
   private model: ModelDefinition | undefined;
   private started: SessionStartedEvent | undefined;
-  private clientOverMark = false;
-  private upstreamOverMark = false;
   private bytesIn = 0;
   private bytesOut = 0;
   private usage: Record<string, unknown> | undefined;
@@ -75,6 +64,9 @@ export class RealtimeSession {
     private readonly admission: Admission,
     private readonly deps: RealtimeSessionDeps,
   ) {
+    this.id = admission.sessionId;
+    this.openedAt = this.lastClientFrameAt = deps.clock.now();
+    this.flow = new FlowControl(ws, deps.limits, deps.clock, (side) => this.onSlowConsumer(side));
     ws.on('message', (data, isBinary) => this.onClientFrame(data as Buffer, isBinary));
     ws.on('close', (code) => this.onClientClosed(code));
     ws.on('error', (err) => this.onClientError(err));
@@ -98,14 +90,14 @@ export class RealtimeSession {
       this.ws.close(closeCode);
     }
     // A peer that never answers the close frame (or cannot read it) is cut off.
-    this.closeTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
+    this.closeTimer = this.deps.clock.setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
   }
 
   // ── client → gateway ────────────────────────────────────────────────────────────────────────
 
   private onClientFrame(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closing' || this.state === 'closed') return;
-    this.lastClientFrameAt = Date.now();
+    this.lastClientFrameAt = this.deps.clock.now();
     this.bytesIn += data.length;
     if (data.length > this.deps.limits.maxFrameBytes) {
       return this.end(ErrorCode.FrameTooBig, `Frame of ${data.length} bytes exceeds the limit of ${this.deps.limits.maxFrameBytes}`, CloseCode.TooBig);
@@ -118,7 +110,7 @@ export class RealtimeSession {
       const audio = audioOfAppendFrame(data);
       if (audio !== undefined) {
         this.upstream!.send({ type: 'audio.append', audio });
-        this.checkUpstreamBackpressure();
+        this.flow.afterUpstreamSend();
         return;
       }
     }
@@ -138,17 +130,15 @@ export class RealtimeSession {
     }
     if (frame.kind === 'update') return this.update(frame.config);
     this.upstream!.send(frame.event);
-    this.checkUpstreamBackpressure();
+    this.flow.afterUpstreamSend();
   }
 
   private start(requested: Record<string, unknown>): void {
-    const prepared = this.prepareConfig(requested, requested, Object.keys(requested));
+    const prepared = this.prepareConfig(requested, requested);
     if (!prepared) return;
     const { config, model } = prepared;
-    const provider = this.deps.providers.forModel(model.id);
-    if (!provider) {
-      return this.sendError(ErrorCode.ProviderNotConfigured, `No provider is configured for ${model.id} on this gateway`);
-    }
+    // prepareSessionConfig checked that a provider is configured for the model.
+    const provider = this.deps.providers.forModel(model.id)!;
     this.config = config;
     this.model = model;
     this.state = 'connecting';
@@ -163,6 +153,7 @@ export class RealtimeSession {
         handlers: {
           onEvent: (event) => this.onUpstreamEvent(event),
           onEnd: (end) => this.end(end.code, end.message, end.closeCode),
+          onDrain: this.flow.onUpstreamDrained,
         },
       })
       .then(
@@ -181,7 +172,7 @@ export class RealtimeSession {
       upstream.close();
       return;
     }
-    this.upstream = upstream;
+    this.upstream = this.flow.upstream = upstream;
     this.state = 'active';
     this.sendJson({
       type: 'session.started',
@@ -197,14 +188,14 @@ export class RealtimeSession {
       model: this.model!.id,
       provider: providerName,
       credential: this.admission.credential,
-      startedAt: new Date(),
+      startedAt: new Date(this.deps.clock.now()),
     };
     this.callHook(() => this.deps.events.sessionStarted(this.started!));
   }
 
   private update(partial: Record<string, unknown>): void {
     const merged = { ...this.config, ...partial } as Record<string, unknown>;
-    const prepared = this.prepareConfig(partial, merged, Object.keys(partial));
+    const prepared = this.prepareConfig(partial, merged);
     if (!prepared) return;
     if (prepared.model.id !== this.model!.id) {
       return this.sendError(ErrorCode.InvalidField, 'config.model cannot change during a session');
@@ -217,43 +208,23 @@ export class RealtimeSession {
   }
 
   /**
-   * Validates what the client sent, applies the ticket overlay, then checks the model's
-   * capabilities. Sends the error events itself and returns undefined when the config is refused.
+   * The effective config of a start or update (session-config/, the same rules minting applies).
+   * Sends the `field_locked` and refusal error events itself; undefined when the config is refused.
    */
-  private prepareConfig(
-    sent: Record<string, unknown>,
-    requested: Record<string, unknown>,
-    sentKeys: string[],
-  ): { config: SessionConfig; model: ModelDefinition } | undefined {
-    try {
-      assertValid(SessionConfigDto, sent, 'config');
-    } catch (err) {
-      return this.refuse(err);
-    }
-    const { effective, overridden } = applyOverlay(this.admission.ticket, requested as SessionConfig, sentKeys);
-    for (const field of overridden) {
+  private prepareConfig(sent: Record<string, unknown>, requested: Record<string, unknown>): Extract<PreparedConfig, { ok: true }> | undefined {
+    const prepared = prepareSessionConfig({ sent, requested, binding: this.admission.ticket }, this.deps.models);
+    for (const field of prepared.overridden) {
       this.sendError(ErrorCode.FieldLocked, `config.${field} is set by the server and cannot be changed`);
     }
-    const config = compactConfig(effective);
-    if (isZeroValue(config.model)) {
-      this.sendError(ErrorCode.ModelRequired, 'config.model is required');
-      return undefined;
-    }
-    try {
-      const model = resolveRealtimeModel(this.deps.catalogue, config.model as string);
-      assertCapabilities(config, model);
-      return { config, model };
-    } catch (err) {
-      return this.refuse(err);
-    }
+    if (prepared.ok) return prepared;
+    this.sendRefusal(prepared.error);
+    return undefined;
   }
 
-  private refuse(err: unknown): undefined {
+  private sendRefusal(err: RealtimeApiError): void {
     // HttpException's own `message` is the class name ("Realtime Api Error") when its response is
     // an object: the human text lives in the error body.
-    if (err instanceof RealtimeApiError) this.sendError(err.code, (err.getResponse() as ErrorBody).error.message);
-    else throw err;
-    return undefined;
+    this.sendError(err.code, (err.getResponse() as ErrorBody).error.message);
   }
 
   // ── upstream → client ───────────────────────────────────────────────────────────────────────
@@ -283,61 +254,14 @@ export class RealtimeSession {
   private sendText(data: string, byteLength: number): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.bytesOut += byteLength;
-    this.ws.send(data, this.onFlushed);
-    if (!this.clientOverMark && this.ws.bufferedAmount > this.deps.limits.highWaterMarkBytes) {
-      // The browser reads slower than the model speaks: stop taking upstream events rather than
-      // buffering them without bound.
-      this.clientOverMark = true;
-      this.upstream?.pause();
-      this.armSlowTimer();
-    }
+    this.ws.send(data, this.flow.onClientFlushed);
+    this.flow.afterClientSend();
   }
 
-  /** The write callback of every send (one function, not a closure per audio frame). */
-  private readonly onFlushed = (): void => this.onClientFlushed();
-
-  private onClientFlushed(): void {
-    if (this.clientOverMark && this.ws.bufferedAmount <= this.deps.limits.highWaterMarkBytes / 2) {
-      this.clientOverMark = false;
-      if (this.state === 'active') this.upstream?.resume();
-      this.disarmSlowTimerIfDrained();
-    }
-  }
-
-  private checkUpstreamBackpressure(): void {
-    if (this.upstreamOverMark || !this.upstream) return;
-    if (this.upstream.bufferedAmount <= this.deps.limits.highWaterMarkBytes) return;
-    // The upstream cannot take audio as fast as the client sends it: stop reading the client.
-    this.upstreamOverMark = true;
-    this.ws.pause();
-    this.armSlowTimer();
-    this.drainPoll = setInterval(() => {
-      if (!this.upstream || this.upstream.bufferedAmount <= this.deps.limits.highWaterMarkBytes / 2) {
-        clearInterval(this.drainPoll);
-        this.drainPoll = undefined;
-        this.upstreamOverMark = false;
-        this.ws.resume();
-        this.disarmSlowTimerIfDrained();
-      }
-    }, UPSTREAM_DRAIN_POLL_MS);
-  }
-
-  private armSlowTimer(): void {
-    if (this.slowTimer) return;
-    this.slowTimer = setTimeout(() => {
-      this.slowTimer = undefined;
-      const who = this.clientOverMark ? 'client' : 'upstream';
-      this.end(ErrorCode.SlowConsumer, `The ${who} did not keep up with the stream`, CloseCode.Policy);
-      // Its buffer is full, so the close handshake cannot complete: cut it now.
-      if (this.clientOverMark) this.ws.terminate();
-    }, this.deps.limits.slowConsumerSeconds * 1000);
-  }
-
-  private disarmSlowTimerIfDrained(): void {
-    if (this.slowTimer && !this.clientOverMark && !this.upstreamOverMark) {
-      clearTimeout(this.slowTimer);
-      this.slowTimer = undefined;
-    }
+  private onSlowConsumer(side: 'client' | 'upstream'): void {
+    this.end(ErrorCode.SlowConsumer, `The ${side} did not keep up with the stream`, CloseCode.Policy);
+    // Its buffer is full, so the close handshake cannot complete: cut it now.
+    if (side === 'client') this.ws.terminate();
   }
 
   // ── timers: start timeout, idle timeout, max duration ───────────────────────────────────────
@@ -345,19 +269,19 @@ export class RealtimeSession {
   /** One timer per session, re-armed at the nearest deadline (no per-frame timer churn). */
   private armDeadline(): void {
     const { startTimeoutSeconds, idleTimeoutSeconds, maxSessionSeconds } = this.deps.limits;
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const startDeadline = this.state === 'awaiting_start' ? this.openedAt + startTimeoutSeconds * 1000 : Infinity;
     const idleDeadline = this.lastClientFrameAt + idleTimeoutSeconds * 1000;
     const maxDeadline = this.openedAt + maxSessionSeconds * 1000;
     const next = Math.min(startDeadline, idleDeadline, maxDeadline);
-    this.deadlineTimer = setTimeout(() => this.onDeadline(), Math.max(0, next - now));
+    this.deadlineTimer = this.deps.clock.setTimeout(() => this.onDeadline(), Math.max(0, next - now));
   }
 
   private onDeadline(): void {
     this.deadlineTimer = undefined;
     if (this.state === 'closing' || this.state === 'closed') return;
     const { startTimeoutSeconds, idleTimeoutSeconds, maxSessionSeconds } = this.deps.limits;
-    const now = Date.now();
+    const now = this.deps.clock.now();
     if (this.state === 'awaiting_start' && now >= this.openedAt + startTimeoutSeconds * 1000) {
       this.sendError(ErrorCode.SessionNotStarted, `No session.start within ${startTimeoutSeconds} s`);
       return this.end(ErrorCode.SessionNotStarted, `No session.start within ${startTimeoutSeconds} s`, CloseCode.Policy);
@@ -387,9 +311,9 @@ export class RealtimeSession {
     this.state = 'closed';
     this.releaseUpstream();
     this.clearTimers();
-    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.deps.clock.clearTimeout(this.closeTimer);
     if (this.started) {
-      const endedAt = new Date();
+      const endedAt = new Date(this.deps.clock.now());
       this.callHook(() =>
         this.deps.events.sessionEnded({
           ...this.started!,
@@ -410,15 +334,14 @@ export class RealtimeSession {
     this.connectAbort?.abort();
     this.connectAbort = undefined;
     const upstream = this.upstream;
-    this.upstream = undefined;
+    this.upstream = this.flow.upstream = undefined;
     upstream?.close();
   }
 
   private clearTimers(): void {
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    if (this.slowTimer) clearTimeout(this.slowTimer);
-    if (this.drainPoll) clearInterval(this.drainPoll);
-    this.deadlineTimer = this.slowTimer = this.drainPoll = undefined;
+    this.deps.clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.flow.stop();
   }
 
   private callHook(call: () => void | Promise<void>): void {

@@ -1,5 +1,5 @@
 // Checks of a config against what its model can do: the catalogue lookup and the capability rules.
-// Used at mint (bound model) and, after the overlay, at session start.
+// Called only through config-preparation.ts, the one preparation used at mint and at session start.
 import { HttpStatus } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';

@@ -5,10 +5,9 @@ import type { RuntimeIdentity } from '../auth/api-key.authenticator.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
-import { assertCapabilities, resolveRealtimeModel } from '../session-config/capabilities.js';
+import { assertBindableConfig, type ModelCheckContext } from '../session-config/config-preparation.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
-import { ModelCatalogue, providerOf } from '../session-config/model-catalogue.js';
-import { isZeroValue } from '../session-config/zero-value.js';
+import { ModelCatalogue } from '../session-config/model-catalogue.js';
 import { generateTicketSecret, ticketIdOf } from './ticket-secret.js';
 import type { MintRequest } from './ticket-request.js';
 import type { TicketRecord } from './ticket.record.js';
@@ -23,13 +22,16 @@ export interface MintedTicket {
 @Injectable()
 export class TicketService {
   private readonly logger = new Logger(TicketService.name);
+  private readonly models: ModelCheckContext;
 
   constructor(
     private readonly repository: TicketRepository,
-    private readonly catalogue: ModelCatalogue,
-    private readonly providers: ProviderRegistry,
+    catalogue: ModelCatalogue,
+    providers: ProviderRegistry,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
-  ) {}
+  ) {
+    this.models = { catalogue, hasProvider: (modelId) => providers.forModel(modelId) !== undefined };
+  }
 
   assertEnabled(): void {
     if (!this.options.ticketsEnabled) {
@@ -37,21 +39,12 @@ export class TicketService {
     }
   }
 
-  /** Checks a bound config against the catalogue; throws a 400 RealtimeApiError. */
+  /**
+   * Checks a bound config with the same rules a session start applies (fail at mint, not later in
+   * the browser); throws a 400 RealtimeApiError.
+   */
   assertBindable(request: MintRequest): void {
-    const modelId = request.config.model;
-    if (isZeroValue(modelId)) return;
-    const model = resolveRealtimeModel(this.catalogue, modelId as string);
-    // A ticket for a model nobody can serve would only fail later, in the browser.
-    if (!this.providers.forModel(model.id)) {
-      throw new RealtimeApiError(
-        HttpStatus.BAD_REQUEST,
-        ErrorCode.ProviderNotConfigured,
-        `No provider is configured for ${model.id} on this gateway (${providerOf(model.id)} has no API key)`,
-        { field: 'model' },
-      );
-    }
-    assertCapabilities(request.config, model);
+    assertBindableConfig(request.config, this.models);
   }
 
   async mint(identity: RuntimeIdentity, request: MintRequest, now = Date.now()): Promise<MintedTicket> {

@@ -3,7 +3,7 @@
 // Also the `sessionEvents` metering hook.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  RealtimeProxyService,
+  SessionRegistry,
   SessionEventsHook,
   type SessionEndedEvent,
   type SessionStartedEvent,
@@ -239,7 +239,7 @@ describe.each(PLATFORMS)('sessionEvents hook (%s)', (platform) => {
     const client = await openWithTicket(app.baseUrl);
     clients.push(client);
     await client.close();
-    await eventually(() => app.app.get(RealtimeProxyService).activeSessions === 0, 'the socket is gone');
+    await eventually(() => app.app.get(SessionRegistry).activeSessions === 0, 'the socket is gone');
     expect({ started: hook.started.length, ended: hook.ended.length }).toEqual(before);
   });
 });

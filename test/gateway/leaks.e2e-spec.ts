@@ -1,9 +1,8 @@
 // No leaks after many sessions: 1,000 sessions (mint, connect, session.start, session.started,
 // close), 50 at a time, must leave no session, no ws client, no per-project slot, no upstream
 // and no extra timer or socket behind.
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { WebSocketServer } from 'ws';
-import { InMemorySessionLimiter, RealtimeGateway, RealtimeProxyService } from '../../src/index.js';
+import { describe, expect, it } from '@jest/globals';
+import { InMemorySessionLimiter, RealtimeEndpoint, SessionRegistry } from '../../src/index.js';
 import { PLATFORMS } from '../helpers/http-app.js';
 import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
 import { connect, eventually, FAKE_MODEL, mintTicket, RecordingProvider, sleep } from '../helpers/ws-client.js';
@@ -41,30 +40,17 @@ async function oneSession(baseUrl: string, ticket: string, index: number): Promi
 }
 
 describe.each(PLATFORMS)('resource leaks (%s)', (platform) => {
-  let servers: WebSocketServer[] = [];
-  // The gateway does not expose its ws server; catch it where Nest hands it over.
-  let afterInit: jest.Spied<RealtimeGateway['afterInit']>;
-
-  beforeAll(() => {
-    afterInit = jest.spyOn(RealtimeGateway.prototype, 'afterInit');
-  });
-  afterAll(() => {
-    afterInit.mockRestore();
-  });
-
   it(`leaves nothing behind after ${SESSIONS} sessions`, async () => {
     const provider = new RecordingProvider();
     const limiter = new InMemorySessionLimiter();
     const app = await startRealtimeApp(platform, { providers: [provider], models: [FAKE_MODEL], sessionLimiter: limiter });
     try {
-      servers = afterInit.mock.calls.map((call) => call[0] as WebSocketServer);
-      expect(servers).toHaveLength(1);
-      const [wss] = servers;
-      const proxy = app.app.get(RealtimeProxyService);
+      const endpoint = app.app.get(RealtimeEndpoint);
+      const registry = app.app.get(SessionRegistry);
 
       // Warm-up, so the baseline holds the keep-alive connection and lazily created timers.
       await oneSession(app.baseUrl, await mintTicket(app.baseUrl), 0);
-      await eventually(() => proxy.activeSessions === 0 && wss.clients.size === 0, 'the warm-up session is gone');
+      await eventually(() => registry.activeSessions === 0 && endpoint.connectedSockets === 0, 'the warm-up session is gone');
       await sleep(100);
       const before = countResources();
 
@@ -76,10 +62,10 @@ describe.each(PLATFORMS)('resource leaks (%s)', (platform) => {
         await Promise.all(tickets.map((ticket, i) => oneSession(app.baseUrl, ticket, done + i)));
       }
 
-      await eventually(() => proxy.activeSessions === 0, 'every session is released', 5000);
-      await eventually(() => wss.clients.size === 0, 'the ws server has no clients', 5000);
-      expect(proxy.activeSessions).toBe(0);
-      expect(wss.clients.size).toBe(0);
+      await eventually(() => registry.activeSessions === 0, 'every session is released', 5000);
+      await eventually(() => endpoint.connectedSockets === 0, 'the ws server has no clients', 5000);
+      expect(registry.activeSessions).toBe(0);
+      expect(endpoint.connectedSockets).toBe(0);
       expect(limiter.count(RUNTIME_KEY.projectId!)).toBe(0);
 
       // Every upstream that was opened was closed, exactly once.
