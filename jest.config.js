@@ -1,4 +1,4 @@
-// Jest runs the TypeScript sources as native ESM through @swc/jest (see TOOLCHAIN.md).
+// Jest runs the TypeScript sources as native ESM through @swc/jest (see docs/toolchain.md).
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],

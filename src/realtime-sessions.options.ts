@@ -44,7 +44,7 @@ export interface RealtimeSessionsModuleOptions extends ProviderOptions {
    * own error format. The standalone server turns it on.
    */
   formatAllErrors?: boolean;
-  /** Session limits of the WebSocket gateway (PROTOCOL.md §3). */
+  /** Session limits of the WebSocket gateway (docs/protocol.md §3). */
   limits?: Partial<SessionLimits>;
   /** Metering / audit hook called when sessions start and end. Default: no-op. */
   sessionEvents?: SessionEventsHook;
@@ -68,7 +68,6 @@ export function resolveOptions(options: RealtimeSessionsModuleOptions): Resolved
     formatAllErrors: options.formatAllErrors ?? false,
     limits: resolveLimits(options.limits),
     // Off unless asked for: a library deployment serves real models only (the standalone server turns it on).
-    loopback: options.loopback ?? options.credentials?.loopback?.enabled ?? false,
   };
 }
 

@@ -1,4 +1,4 @@
-// The API-key rules of PROTOCOL.md §1, shared by the HTTP guard and the WebSocket upgrade.
+// The API-key rules of docs/protocol.md §1, shared by the HTTP guard and the WebSocket upgrade.
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';

@@ -44,5 +44,4 @@ export interface ResolvedRealtimeSessionsOptions {
   publicUrl: string | undefined;
   formatAllErrors: boolean;
   limits: SessionLimits;
-  loopback: boolean;
 }

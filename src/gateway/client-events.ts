@@ -1,4 +1,4 @@
-// Parsing of client frames (PROTOCOL.md §5) into typed events. The gateway never forwards client
+// Parsing of client frames (docs/protocol.md §5) into typed events. The gateway never forwards client
 // JSON: only the fields named here reach a provider, so nothing can be smuggled upstream.
 import { ErrorCode } from '../errors/error-codes.js';
 import type { ClientEvent } from '../providers/realtime-provider.js';

@@ -1,4 +1,4 @@
-// Two-way backpressure of one session (PROTOCOL.md §3.5). When the client socket's send buffer
+// Two-way backpressure of one session (docs/protocol.md §3.5). When the client socket's send buffer
 // passes the high-water mark, upstream events stop (the upstream is paused); when the upstream's
 // does, reading the client stops (the socket is paused). Each side resumes once its buffer is back
 // under half the mark: the client side on ws's write callback, the upstream side on the provider's

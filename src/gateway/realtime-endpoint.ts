@@ -1,4 +1,4 @@
-// The one place a connection to /v3/realtime is accepted (PROTOCOL.md §2). The module owns a
+// The one place a connection to /v3/realtime is accepted (docs/protocol.md §2). The module owns a
 // `noServer` ws server and listens to `upgrade` on the app's HTTP server (public HttpAdapterHost,
 // Express and Fastify alike). For each upgrade on the realtime path, admission runs first; a refusal
 // is a real HTTP 401/503 with the error JSON and never a 101; an admitted socket is upgraded and the

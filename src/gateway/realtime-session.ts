@@ -1,4 +1,4 @@
-// The life of one client connection, as one state machine (PROTOCOL.md §3):
+// The life of one client connection, as one state machine (docs/protocol.md §3):
 //   awaiting_start → connecting → active → closing → closed
 // It prepares the config (session-config/, overlay included), opens the upstream through the
 // provider interface, relays normalized events both ways (backpressure in flow-control.ts), and ends
@@ -117,7 +117,7 @@ export class RealtimeSession {
     const frame = parseClientFrame(data.toString('utf8'));
 
     if (this.state === 'awaiting_start') {
-      // PROTOCOL.md §3.1: anything but a session.start text frame first (a binary frame included)
+      // docs/protocol.md §3.1: anything but a session.start text frame first (a binary frame included)
       // ends the socket.
       if (frame.kind === 'start' && !isBinary) return this.start(frame.config);
       this.sendError(ErrorCode.SessionNotStarted, 'The first frame must be session.start');

@@ -1,4 +1,4 @@
-// The `Sec-WebSocket-Protocol` side of the upgrade (PROTOCOL.md §2): how a ticket travels as a
+// The `Sec-WebSocket-Protocol` side of the upgrade (docs/protocol.md §2): how a ticket travels as a
 // subprotocol, and which offered protocol the 101 selects. Pure functions of the request, so the
 // choice needs nothing from admission: the entry selected is the entry admission read the secret from.
 import type { IncomingMessage } from 'node:http';

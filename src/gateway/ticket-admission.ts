@@ -1,4 +1,4 @@
-// Who may open a socket on /v3/realtime (PROTOCOL.md §2), decided once, before any 101:
+// Who may open a socket on /v3/realtime (docs/protocol.md §2), decided once, before any 101:
 // credential (bearer runtime key, then `opper-ticket.<secret>` subprotocol, then `?ticket=`) →
 // atomic redemption → the minting key still active → a per-project slot lease. The lease id is the
 // session's one id: the same `sess_…` in the limiter, `session.started`, the events hook and logs.

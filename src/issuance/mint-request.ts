@@ -1,4 +1,4 @@
-// Parsing of the POST /v3/realtime-sessions body (PROTOCOL.md §1) into what a ticket binds.
+// Parsing of the POST /v3/realtime-sessions body (docs/protocol.md §1) into what a ticket binds.
 import { HttpStatus } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';

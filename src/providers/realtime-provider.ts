@@ -5,7 +5,7 @@ import type { CloseCode } from '../errors/close-codes.js';
 import type { ModelDefinition } from '../session-config/model-catalogue.js';
 import type { SessionConfig } from '../session-config/session-config.js';
 
-/** Client → upstream events, already validated by the gateway (PROTOCOL.md §5). */
+/** Client → upstream events, already validated by the gateway (docs/protocol.md §5). */
 export type ClientEvent =
   | { type: 'audio.append'; audio: string }
   | { type: 'audio.commit' }
@@ -18,7 +18,7 @@ export type ClientEvent =
   /** The whole effective config after merge and overlay; `changed` lists the fields that differ. */
   | { type: 'session.update'; config: SessionConfig; changed: string[] };
 
-/** Upstream → client events (PROTOCOL.md §5), minus the lifecycle ones the gateway owns. */
+/** Upstream → client events (docs/protocol.md §5), minus the lifecycle ones the gateway owns. */
 export type ServerEvent =
   | { type: 'audio.delta'; audio: string }
   | { type: 'text.delta'; delta: string }
@@ -36,7 +36,7 @@ export interface UpstreamEnd {
   /** `error.code` for `session.terminating`, e.g. `upstream_closed`, `upstream_error`. */
   code: string;
   message: string;
-  /** WebSocket close code to send the client (PROTOCOL.md §3.4): 1000, 1001, 1008, 1011, 1013. */
+  /** WebSocket close code to send the client (docs/protocol.md §3.4): 1000, 1001, 1008, 1011, 1013. */
   closeCode: CloseCode;
 }
 

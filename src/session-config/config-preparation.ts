@@ -1,5 +1,5 @@
 // The one preparation of a session config, used at mint (the ticket's bound config) and at
-// session.start / session.update (PROTOCOL.md §1, §3.2, §6): validate what the client sent, apply
+// session.start / session.update (docs/protocol.md §1, §3.2, §6): validate what the client sent, apply
 // the ticket overlay, require a model, then check the model (catalogue, capabilities, a provider
 // to serve it). Errors are RealtimeApiError values (400) with the codes the contract names.
 // "Is a provider configured" is passed in, so this folder needs nothing from providers/.

@@ -1,4 +1,4 @@
-// The model catalogue (PROTOCOL.md §4): which ids exist, which are realtime, and what each can do.
+// The model catalogue (docs/protocol.md §4): which ids exist, which are realtime, and what each can do.
 // The entries come from the providers' definitions (providers/<name>/) and the `models` module
 // option; this layer only holds and looks them up.
 import type { Modality, SessionConfigField, TurnDetectionType } from './session-config.js';

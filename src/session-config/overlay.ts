@@ -1,4 +1,4 @@
-// The ticket overlay (PROTOCOL.md §6), the safety guarantee: fields the backend bound or locked at
+// The ticket overlay (docs/protocol.md §6), the safety guarantee: fields the backend bound or locked at
 // mint win over whatever the browser asks for, at session.start and at every session.update.
 import { SESSION_CONFIG_FIELDS, type SessionConfig, type SessionConfigField } from './session-config.js';
 import { isZeroValue, sameConfigValue } from './zero-value.js';

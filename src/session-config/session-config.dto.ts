@@ -1,4 +1,4 @@
-// class-validator schema of the session config (PROTOCOL.md §4). Every field is optional and may be
+// class-validator schema of the session config (docs/protocol.md §4). Every field is optional and may be
 // null (a zero value); types are checked strictly, never coerced. Unknown keys are rejected by the
 // validator options (forbidNonWhitelisted), at every level that has a schema.
 import { Type } from 'class-transformer';

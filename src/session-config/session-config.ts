@@ -1,4 +1,4 @@
-// The session config of PROTOCOL.md §4 as a type, and the list of its field names (JSON tags).
+// The session config of docs/protocol.md §4 as a type, and the list of its field names (JSON tags).
 
 export type Modality = 'audio' | 'text';
 export type TurnDetectionType = 'server_vad' | 'semantic_vad' | 'none';

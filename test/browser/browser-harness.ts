@@ -12,7 +12,7 @@ import { loadStandaloneConfig } from '../../src/standalone/env-config.js';
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SPEECH_WAV = fileURLToPath(new URL('../fixtures/audio/hello_world.24k.wav', import.meta.url));
 
-/** TOOLCHAIN.md's flags, plus Chromium's fake capture device fed with the speech fixture (looped). */
+/** docs/toolchain.md's flags, plus Chromium's fake capture device fed with the speech fixture (looped). */
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

@@ -1,5 +1,5 @@
 // A strict fake of Google's Gemini Live API (BidiGenerateContent, Developer API), for tests that
-// must not reach the network. It follows UPSTREAMS.md §3 and the checklist of §6, and answers with
+// must not reach the network. It follows docs/providers.md §3 and the checklist of §6, and answers with
 // the server side of REAL recorded sessions (test/fixtures/gemini-live/, from googleapis/js-genai)
 // whenever what it received matches a recording's client side.
 //
@@ -73,7 +73,7 @@ export const GEMINI_FAKE_API_KEY = 'test-key';
 
 const LIVE_PATH = /^\/ws\/google\.ai\.generativelanguage\.(v1beta|v1|v1alpha)\.GenerativeService\.BidiGenerateContent$/;
 
-/** Close reasons as Gemini words them (UPSTREAMS.md §3.5). */
+/** Close reasons as Gemini words them (docs/providers.md §3.5). */
 export const GeminiCloseReason = {
   InvalidArgument: 'Request contains an invalid argument.',
   InvalidKey: 'API key not valid. Please pass a valid API key.',
@@ -114,7 +114,7 @@ export interface FakeGeminiModel {
 const NATIVE_3X: FakeGeminiModel = { nativeAudio: true, historyOnlyClientContent: true };
 const NATIVE_25: FakeGeminiModel = { nativeAudio: true, historyOnlyClientContent: false };
 
-/** Live models the Developer API serves today (UPSTREAMS.md §3.4, plus our catalogue's translate model). */
+/** Live models the Developer API serves today (docs/providers.md §3.4, plus our catalogue's translate model). */
 export const CURRENT_GEMINI_MODELS: Readonly<Record<string, FakeGeminiModel>> = {
   'gemini-3.1-flash-live-preview': NATIVE_3X,
   'gemini-3.5-live-translate-preview': NATIVE_3X,

@@ -1,4 +1,4 @@
-// A wire-faithful fake of the OpenAI Realtime API (GA), offline (UPSTREAMS.md §1, checklist §6).
+// A wire-faithful fake of the OpenAI Realtime API (GA), offline (docs/providers.md §1, checklist §6).
 //
 // The GA-style machinery (conversation, input buffer, energy VAD on the real audio, streamed
 // responses, one active response, cancel) is in `GaStyleFakeServer`, which the xAI fake extends

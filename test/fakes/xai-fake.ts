@@ -1,4 +1,4 @@
-// A wire-faithful fake of xAI's Grok Voice Agent API, offline (UPSTREAMS.md §2, checklist §6).
+// A wire-faithful fake of xAI's Grok Voice Agent API, offline (docs/providers.md §2, checklist §6).
 // It reuses the GA-style machinery of the OpenAI fake and swaps in xAI's dialect:
 //   - REST `POST /v1/realtime/client_secrets` (Bearer server key; body `{"expires_after":{"seconds"}}`
 //     only: `session` or `expires_after.anchor` → 400) → `{"value","expires_at"}`;
@@ -194,7 +194,7 @@ export class XaiFake extends GaStyleFakeServer {
   }
 
   override errorShape(code: string): { type: string; code: string } {
-    // xAI's validation codes diverge from OpenAI's (UPSTREAMS.md §2.6).
+    // xAI's validation codes diverge from OpenAI's (docs/providers.md §2.6).
     if (code === 'unknown_parameter' || code === 'invalid_value' || code === 'invalid_type' || code === 'missing_required_parameter') {
       return { type: 'invalid_request_error', code: 'invalid_request_error' };
     }

@@ -1,4 +1,4 @@
-// PROTOCOL.md §3.4: how sessions end, and that every ending releases the upstream. Uses a fake
+// docs/protocol.md §3.4: how sessions end, and that every ending releases the upstream. Uses a fake
 // RealtimeProvider (the `providers` option) that records open() and close() and can fail on demand.
 // Also the `sessionEvents` metering hook.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

@@ -1,4 +1,4 @@
-// PROTOCOL.md §3 and §5: the session lifecycle over a real socket. session.start first, timeouts,
+// docs/protocol.md §3 and §5: the session lifecycle over a real socket. session.start first, timeouts,
 // frame limits, the per-project limit, non-fatal errors, and session.started itself.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SessionRegistry, type RealtimeSessionsModuleOptions } from '../../src/index.js';

@@ -1,4 +1,4 @@
-// PROTOCOL.md §6: the ticket overlay over a real socket. What the backend bound or locked at mint
+// docs/protocol.md §6: the ticket overlay over a real socket. What the backend bound or locked at mint
 // wins over the browser at session.start and at every session.update; the browser is told with a
 // non-fatal field_locked. session.update merges. Bearer sessions have no overlay.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

@@ -1,4 +1,4 @@
-// PROTOCOL.md §3.1, §3.4, §3.5 over real sockets, with time driven by a manual clock (no sleeping
+// docs/protocol.md §3.1, §3.4, §3.5 over real sockets, with time driven by a manual clock (no sleeping
 // on the wall clock): the start timeout, the idle timeout, the maximum duration, the slow-consumer
 // limit on both sides of the relay, and the one session id a connection has.
 import { afterEach, describe, expect, it } from '@jest/globals';

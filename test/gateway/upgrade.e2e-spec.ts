@@ -1,4 +1,4 @@
-// PROTOCOL.md §2: opening the socket. Tickets are redeemed at the upgrade, so every refusal is a
+// docs/protocol.md §2: opening the socket. Tickets are redeemed at the upgrade, so every refusal is a
 // real HTTP 401/503 with the error JSON and never a 101; the 101 selects only an offered protocol.
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';

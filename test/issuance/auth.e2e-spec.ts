@@ -1,4 +1,4 @@
-// PROTOCOL.md §1, auth: who may mint. Every refusal is a 401 (503 when keys cannot be checked)
+// docs/protocol.md §1, auth: who may mint. Every refusal is a 401 (503 when keys cannot be checked)
 // with the `{"error":{...}}` body, on Express and on Fastify.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PLATFORMS, type HttpApp } from '../helpers/http-app.js';

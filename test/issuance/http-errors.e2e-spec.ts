@@ -1,4 +1,4 @@
-// PROTOCOL.md §1, errors everywhere: bodies that are not JSON objects, media types, methods, unknown
+// docs/protocol.md §1, errors everywhere: bodies that are not JSON objects, media types, methods, unknown
 // routes (and not hijacking the host app's own errors), and the fail-closed 503s.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module } from '@nestjs/common';

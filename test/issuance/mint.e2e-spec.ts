@@ -1,4 +1,4 @@
-// PROTOCOL.md §1, the 200 answer: empty bodies are `{}`, the client secret, ws_url, and ttl_seconds.
+// docs/protocol.md §1, the 200 answer: empty bodies are `{}`, the client secret, ws_url, and ttl_seconds.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PLATFORMS, type HttpApp } from '../helpers/http-app.js';
 import { expectError, expectMinted, rawRequest, request, SESSIONS_PATH, type HttpResult } from '../helpers/mint-client.js';

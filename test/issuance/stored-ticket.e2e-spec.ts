@@ -1,4 +1,4 @@
-// PROTOCOL.md §1, ticket storage: the store gets a SHA-256 digest of the secret (never the secret)
+// docs/protocol.md §1, ticket storage: the store gets a SHA-256 digest of the secret (never the secret)
 // and what the ticket binds: project, key id, config, locked fields, expiry.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

@@ -1,4 +1,4 @@
-// PROTOCOL.md §1 + §4, validation at mint: locked_fields, config types, unknown keys, the model
+// docs/protocol.md §1 + §4, validation at mint: locked_fields, config types, unknown keys, the model
 // catalogue and model capabilities. Every refusal names the offending field.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PLATFORMS, type HttpApp } from '../helpers/http-app.js';

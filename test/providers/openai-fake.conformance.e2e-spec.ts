@@ -1,7 +1,7 @@
 // The OpenAI fake speaks the real protocol: the official client (@openai/agents-realtime's
 // OpenAIRealtimeWebSocket) completes session.update → session.updated, a text turn with a function
 // call and its continuation, and an audio turn with real speech — and the fake is as strict as
-// the real server about what it refuses (UPSTREAMS.md §1, §6).
+// the real server about what it refuses (docs/providers.md §1, §6).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { OpenAIRealtimeWebSocket } from '@openai/agents-realtime';
 import WebSocket from 'ws';

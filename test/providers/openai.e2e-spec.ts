@@ -1,6 +1,6 @@
 // The OpenAI provider end to end: browser-side client → gateway (Express and Fastify) → OpenAiProvider
-// → the wire-faithful OpenAI GA fake, over real sockets, with real speech. PROTOCOL.md §3–§6,
-// UPSTREAMS.md §1 and §5.
+// → the wire-faithful OpenAI GA fake, over real sockets, with real speech. docs/protocol.md §3–§6,
+// docs/providers.md §1 and §5.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { OpenAiProvider } from '../../src/providers/openai/index.js';
 import { halfVolume, startOpenAiFake, type FakeConnection, type Json, type OpenAiFake } from '../fakes/openai-fake.js';

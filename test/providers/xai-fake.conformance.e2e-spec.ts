@@ -1,4 +1,4 @@
-// The xAI fake follows what UPSTREAMS.md §2 documents and §6 lists, observed from a raw `ws` client
+// The xAI fake follows what docs/providers.md §2 documents and §6 lists, observed from a raw `ws` client
 // (there is no official xAI realtime client for Node to drive it with): the handshake order, the
 // flat session shape, client-secret auth, and the behaviours where xAI differs from OpenAI.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

@@ -1,6 +1,6 @@
 // The xAI provider end to end: browser-side client → gateway (Express and Fastify) → XaiProvider
 // (client-secret exchange, then the realtime socket) → the wire-faithful xAI fake, over real
-// sockets, with real speech. PROTOCOL.md §3–§6, UPSTREAMS.md §2 and §5.
+// sockets, with real speech. docs/protocol.md §3–§6, docs/providers.md §2 and §5.
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { XaiProvider } from '../../src/providers/xai/index.js';
@@ -18,7 +18,7 @@ const WEATHER_TOOL = {
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
 };
 const BOUND = { model: MODEL, voice: 'eve', instructions: INSTRUCTIONS, tools: [WEATHER_TOOL] };
-/** Every event type a client may receive (PROTOCOL.md §5). */
+/** Every event type a client may receive (docs/protocol.md §5). */
 const CLIENT_EVENT_TYPES = new Set([
   'session.started',
   'audio.delta',
@@ -233,7 +233,7 @@ describe.each(PLATFORMS)('xAI provider through the gateway (%s)', (platform) => 
   });
 });
 
-describe('xAI fake: the documented protocol differences (UPSTREAMS.md §2, §6)', () => {
+describe('xAI fake: the documented protocol differences (docs/providers.md §2, §6)', () => {
   let fake: XaiFake;
   beforeAll(async () => {
     fake = await startXaiFake({ pingIntervalMs: 20 });

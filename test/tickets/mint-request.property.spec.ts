@@ -1,4 +1,4 @@
-// Properties of the mint-body rules (PROTOCOL.md §1): Go zero values, ttl_seconds defaulting and
+// Properties of the mint-body rules (docs/protocol.md §1): Go zero values, ttl_seconds defaulting and
 // clamping, and locked_fields, over generated inputs.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';

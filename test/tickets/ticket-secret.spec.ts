@@ -1,4 +1,4 @@
-// Ticket secrets (PROTOCOL.md §1): ≥ 256 random bits, base64url without padding, valid HTTP tokens,
+// Ticket secrets (docs/protocol.md §1): ≥ 256 random bits, base64url without padding, valid HTTP tokens,
 // and the id a ticket is stored under is their SHA-256 hex digest.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';

@@ -1,5 +1,5 @@
 // How a close by Gemini ends the client's session. Gemini has no error message: every failure is a
-// WebSocket close frame with a code and a human-readable reason (UPSTREAMS.md §3.5), so the close is
+// WebSocket close frame with a code and a human-readable reason (docs/providers.md §3.5), so the close is
 // the whole story and its reason is what the client is told.
 //
 // | Gemini close                        | session.terminating code | client close |

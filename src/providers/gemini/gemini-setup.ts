@@ -1,5 +1,5 @@
 // The effective session config → Gemini's `setup`, the one message that configures a Live session.
-// Gemini takes no later configuration (PROTOCOL.md §5: `session.update` is ignored), so everything
+// Gemini takes no later configuration (docs/protocol.md §5: `session.update` is ignored), so everything
 // the ticket binds (model, voice, instructions, tools) is decided here, once.
 import type { FunctionDeclaration, LiveClientSetup, Modality, RealtimeInputConfig, ThinkingLevel } from '@google/genai';
 import type { ModelDefinition } from '../../session-config/model-catalogue.js';

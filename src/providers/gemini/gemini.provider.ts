@@ -30,7 +30,7 @@ const GEMINI_HONOURED_FIELDS: ModelDefinition['honouredFields'] = [
 ];
 
 /**
- * UPSTREAMS.md §3: a connection lives about 10 min, then `goAway`; the gateway does not resume
+ * docs/providers.md §3: a connection lives about 10 min, then `goAway`; the gateway does not resume
  * sessions, so that is where a Gemini session ends.
  */
 const GEMINI_SESSION_LIMIT_SECONDS = 600;

@@ -1,5 +1,5 @@
 // One Gemini Live session: normalized client events → BidiGenerateContent messages, and Gemini's
-// server messages → normalized events (UPSTREAMS.md §5). Connecting, readiness, pausing, the
+// server messages → normalized events (docs/providers.md §5). Connecting, readiness, pausing, the
 // whole-sample rule, tool-call bookkeeping and the close-by-gateway / end-by-upstream difference
 // live in the upstream core (providers/core/).
 //
@@ -24,7 +24,7 @@
 //   (`toolCallCancellation`) is never answered (answering it can close the session with 1008).
 // - usageMetadata → `usage` (Gemini's per-turn numbers), before `response.completed`; a turn the
 //   client cancelled still reports what it cost, after the early `response.completed`.
-// - session.update: ignored, Gemini takes no configuration after `setup` (PROTOCOL.md §5).
+// - session.update: ignored, Gemini takes no configuration after `setup` (docs/protocol.md §5).
 // - goAway: nothing changes until Gemini closes; that close then ends the session normally.
 import type { FunctionCall, LiveServerContent } from '@google/genai';
 import type WebSocket from 'ws';
@@ -42,7 +42,7 @@ import { buildGeminiSetup, hasManualTurns } from './gemini-setup.js';
 import { normalizeGeminiUsage } from './gemini-usage.js';
 import type { GeminiClientMessage, GeminiServerMessage } from './gemini-wire.js';
 
-/** Gemini's own rates: PCM16 mono, 16 kHz in, 24 kHz out (UPSTREAMS.md §3.4). */
+/** Gemini's own rates: PCM16 mono, 16 kHz in, 24 kHz out (docs/providers.md §3.4). */
 export const GEMINI_INPUT_SAMPLE_RATE = 16000;
 export const GEMINI_OUTPUT_SAMPLE_RATE = 24000;
 

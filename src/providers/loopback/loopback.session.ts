@@ -188,7 +188,7 @@ export class LoopbackSession extends UpstreamSessionCore {
   private answerToolCall(toolCallId: string, result: unknown): void {
     const answer = this.toolCalls.answer(toolCallId);
     if ('error' in answer) return this.emit(answer.error);
-    // PROTOCOL.md §5: after tool.result the model continues by itself, without response.create.
+    // docs/protocol.md §5: after tool.result the model continues by itself, without response.create.
     this.enqueue(echoText(JSON.stringify(result) ?? 'null'));
   }
 

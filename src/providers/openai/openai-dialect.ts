@@ -1,4 +1,4 @@
-// OpenAI's own dialect of the GA events (OpenAiRealtimeSession speaks it for `openai/…` models): the GA `session` shape (UPSTREAMS.md §1.2) —
+// OpenAI's own dialect of the GA events (OpenAiRealtimeSession speaks it for `openai/…` models): the GA `session` shape (docs/providers.md §1.2) —
 // `type:"realtime"` on every update, voice and turn detection nested under `audio` — and usage in
 // `response.done.response.usage`. The event mapping itself is OpenAiRealtimeSession's.
 import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
@@ -12,7 +12,7 @@ export const OPENAI_DIALECT: OpenAiDialect = {
   providerLabel: 'OpenAI',
   upstreamInputRate: OPENAI_PCM_RATE,
   upstreamOutputRate: OPENAI_PCM_RATE,
-  // PROTOCOL.md §4: input transcription is fixed at session.start on OpenAI.
+  // docs/protocol.md §4: input transcription is fixed at session.start on OpenAI.
   startOnlyFields: ['input_transcription', 'input_transcription_model'],
   defaultTranscriptionModel: OPENAI_DEFAULT_TRANSCRIPTION_MODEL,
   sessionUpdateMessage: (settings, initial) => ({ type: 'session.update', session: toGaSession(settings, initial) }),

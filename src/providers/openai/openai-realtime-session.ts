@@ -1,6 +1,6 @@
 // The OpenAI Realtime (GA) event mapping: normalized events in, GA wire events out, and back;
 // tool-call continuation and start-only fields. OpenAI uses it with its own dialect
-// (openai-dialect.ts); xAI, which speaks the same event names (UPSTREAMS.md §1.2, §1.3, §2.2,
+// (openai-dialect.ts); xAI, which speaks the same event names (docs/providers.md §1.2, §1.3, §2.2,
 // §2.3), composes it with a dialect of its own (where session fields go, where `response.done`
 // carries usage, a few extra server events). The connection, delivery and endings are the
 // upstream core's (providers/core/).
@@ -179,7 +179,7 @@ export class OpenAiRealtimeSession extends WebSocketUpstreamSession implements D
     if ('error' in answer) return this.emit(answer.error);
     const output = typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null');
     this.sendEvent({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: callId, output } });
-    // PROTOCOL.md §5: the client does not send response.create after tool.result; the model
+    // docs/protocol.md §5: the client does not send response.create after tool.result; the model
     // continues because the gateway asks it to — once the response that called the tool is done
     // (a response.create during an active response is an error on OpenAI and cancels it on xAI)
     // and every call of that response has its result.
@@ -300,7 +300,7 @@ export class OpenAiRealtimeSession extends WebSocketUpstreamSession implements D
         if (typeof event.delta === 'string' && event.delta) this.emit({ type: 'audio.delta', audio: resampleBase64(event.delta, this.dialect.upstreamOutputRate, this.outputSampleRate) });
         return;
       case 'response.output_audio_transcript.delta':
-        // The model's transcript of its own speech, when the client asked for it (PROTOCOL.md §4).
+        // The model's transcript of its own speech, when the client asked for it (docs/protocol.md §4).
         if (this.config.output_transcription === true) this.emitText(event.delta);
         return;
       case 'response.output_text.delta':
@@ -335,7 +335,7 @@ export class OpenAiRealtimeSession extends WebSocketUpstreamSession implements D
       this.fail({ code: ErrorCode.UpstreamError, message: `${this.dialect.providerLabel} refused the session: ${text}`, closeCode: CloseCode.Internal });
       return;
     }
-    // Provider errors stay non-fatal (UPSTREAMS.md §1.5): the session ends only if the socket closes.
+    // Provider errors stay non-fatal (docs/providers.md §1.5): the session ends only if the socket closes.
     this.emitError(typeof code === 'string' && code ? code : ErrorCode.UpstreamError, text);
   }
 }

@@ -1,4 +1,4 @@
-// The `openai` provider: OpenAI Realtime API (GA) over WebSocket (UPSTREAMS.md §1).
+// The `openai` provider: OpenAI Realtime API (GA) over WebSocket (docs/providers.md §1).
 // `wss://api.openai.com/v1/realtime?model=<name>`, `Authorization: Bearer <key>`, no `OpenAI-Beta`
 // header (GA rejects it). Ready once `session.updated` confirms the session.
 import type { ModelDefinition } from '../../session-config/model-catalogue.js';
@@ -27,7 +27,7 @@ const OPENAI_HONOURED_FIELDS: ModelDefinition['honouredFields'] = [
   'tools',
 ];
 
-/** UPSTREAMS.md §1: `session_expired` after 60 minutes. */
+/** docs/providers.md §1: `session_expired` after 60 minutes. */
 const OPENAI_SESSION_LIMIT_SECONDS = 3600;
 
 /** The WebSocket URL of a model (`openai/gpt-realtime-2` → `…/realtime?model=gpt-realtime-2`). */

@@ -1,4 +1,4 @@
-// The client-secret exchange (UPSTREAMS.md §2.1): with its server key the gateway obtains a
+// The client-secret exchange (docs/providers.md §2.1): with its server key the gateway obtains a
 // short-lived xAI client secret, and the realtime socket is opened with that secret, so the server
 // key never travels on a long-lived connection.
 import { UpstreamConnectError } from '../core/upstream-errors.js';

@@ -1,5 +1,5 @@
 // xAI Grok Voice's dialect of the GA events: only the differences from OpenAI GA live here
-// (UPSTREAMS.md §2): a flat session shape (top-level `voice`, `turn_detection`, `modalities`; no
+// (docs/providers.md §2): a flat session shape (top-level `voice`, `turn_detection`, `modalities`; no
 // `session.type`), a declared PCM rate, usage at the top level of `response.done`, `ping`
 // keep-alives, the interim `…transcription.updated`, and text deltas sent under two names. The
 // event mapping is OpenAI's (OpenAiRealtimeSession), composed, not inherited.

@@ -1,4 +1,4 @@
-// xAI's realtime wire types where they differ from OpenAI GA (UPSTREAMS.md §2). Everything else
+// xAI's realtime wire types where they differ from OpenAI GA (docs/providers.md §2). Everything else
 // (event names, items, deltas, tool calls) is the GA protocol and typed with the `openai` package.
 import type { RealtimeAudioInputTurnDetection, RealtimeFunctionTool, RealtimeResponseUsage } from 'openai/resources/realtime/realtime';
 

@@ -1,4 +1,4 @@
-// The `xai` provider: xAI Grok Voice Agent API (UPSTREAMS.md §2), OpenAI-GA-compatible on the wire.
+// The `xai` provider: xAI Grok Voice Agent API (docs/providers.md §2), OpenAI-GA-compatible on the wire.
 // Each session first exchanges the server key for a short-lived client secret
 // (`POST <base>/realtime/client_secrets`), then opens `wss://api.x.ai/v1/realtime?model=<name>`
 // with that secret as its bearer token. Ready once `session.updated` confirms the session.
@@ -39,7 +39,7 @@ export const xaiProvider = defineProvider({
         'turn_detection',
         'tools',
       ],
-      // UPSTREAMS.md §2: sessions last at most an hour.
+      // docs/providers.md §2: sessions last at most an hour.
       sessionLimitSeconds: 3600,
     },
     { id: 'xai/grok-4', realtime: false },
