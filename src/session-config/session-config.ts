@@ -56,6 +56,11 @@ export const SESSION_CONFIG_FIELDS: readonly SessionConfigField[] = [
 
 const FIELD_SET = new Set<string>(SESSION_CONFIG_FIELDS);
 
+/** Every config field but these: how a provider declares what it honours when it lacks only a few. */
+export function configFieldsExcept(...excluded: SessionConfigField[]): SessionConfigField[] {
+  return SESSION_CONFIG_FIELDS.filter((field) => !excluded.includes(field));
+}
+
 export function isSessionConfigField(name: unknown): name is SessionConfigField {
   return typeof name === 'string' && FIELD_SET.has(name);
 }

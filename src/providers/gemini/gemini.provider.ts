@@ -1,7 +1,7 @@
 // The `gemini` provider: Google's Gemini Live API (BidiGenerateContent over a WebSocket) for
 // `gemini/…` models. The server key goes in the URL (`?key=`), so the URL is never put in an error
 // message or a log.
-import type { ModelDefinition } from '../../session-config/model-catalogue.js';
+import { configFieldsExcept } from '../../session-config/session-config.js';
 import { connectUpstream } from '../core/connect.js';
 import { toWebSocketBase } from '../core/upstream-socket.js';
 import { defineProvider, PluginProvider, type ProviderCredentials } from '../provider-plugin.js';
@@ -13,21 +13,7 @@ export const GEMINI_LIVE_PATH = '/ws/google.ai.generativelanguage.v1beta.Generat
 const GEMINI_VOICES = ['Puck', 'Charon', 'Kore', 'Fenrir', 'Aoede', 'Leda', 'Orus', 'Zephyr'];
 
 /** What `setup` takes (gemini-setup.ts); formats are PCM16 by contract. `session.update` changes nothing. */
-const GEMINI_HONOURED_FIELDS: ModelDefinition['honouredFields'] = [
-  'model',
-  'instructions',
-  'voice',
-  'modalities',
-  'temperature',
-  'reasoning_effort',
-  'input_audio_format',
-  'output_audio_format',
-  'input_transcription',
-  'output_transcription',
-  'turn_detection',
-  'tools',
-  'translation_target_language',
-];
+const GEMINI_HONOURED_FIELDS = configFieldsExcept('input_transcription_model');
 
 /**
  * docs/providers.md §3: a connection lives about 10 min, then `goAway`; the gateway does not resume

@@ -1,7 +1,7 @@
 // The `openai` provider: OpenAI Realtime API (GA) over WebSocket (docs/providers.md §1).
 // `wss://api.openai.com/v1/realtime?model=<name>`, `Authorization: Bearer <key>`, no `OpenAI-Beta`
 // header (GA rejects it). Ready once `session.updated` confirms the session.
-import type { ModelDefinition } from '../../session-config/model-catalogue.js';
+import { configFieldsExcept } from '../../session-config/session-config.js';
 import { connectUpstream } from '../core/connect.js';
 import { upstreamModelName } from '../core/model-name.js';
 import { toWebSocketBase } from '../core/upstream-socket.js';
@@ -12,20 +12,7 @@ import { OPENAI_DIALECT } from './openai-dialect.js';
 const OPENAI_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'];
 
 /** What the GA session takes (`temperature` has no place in it and is not sent). */
-const OPENAI_HONOURED_FIELDS: ModelDefinition['honouredFields'] = [
-  'model',
-  'instructions',
-  'voice',
-  'modalities',
-  'reasoning_effort',
-  'input_audio_format',
-  'output_audio_format',
-  'input_transcription',
-  'input_transcription_model',
-  'output_transcription',
-  'turn_detection',
-  'tools',
-];
+const OPENAI_HONOURED_FIELDS = configFieldsExcept('temperature', 'translation_target_language');
 
 /** docs/providers.md §1: `session_expired` after 60 minutes. */
 const OPENAI_SESSION_LIMIT_SECONDS = 3600;

@@ -2,6 +2,7 @@
 // Each session first exchanges the server key for a short-lived client secret
 // (`POST <base>/realtime/client_secrets`), then opens `wss://api.x.ai/v1/realtime?model=<name>`
 // with that secret as its bearer token. Ready once `session.updated` confirms the session.
+import { configFieldsExcept } from '../../session-config/session-config.js';
 import { connectUpstream } from '../core/connect.js';
 import { throwIfAbandoned } from '../core/upstream-errors.js';
 import { openAiRealtimeUrl } from '../openai/openai.provider.js';
@@ -26,19 +27,7 @@ export const xaiProvider = defineProvider({
       defaultVoice: 'ara',
       turnDetectionTypes: ['server_vad'],
       // The flat xAI session takes these; `temperature` and `output_transcription` have no field.
-      honouredFields: [
-        'model',
-        'instructions',
-        'voice',
-        'modalities',
-        'reasoning_effort',
-        'input_audio_format',
-        'output_audio_format',
-        'input_transcription',
-        'input_transcription_model',
-        'turn_detection',
-        'tools',
-      ],
+      honouredFields: configFieldsExcept('temperature', 'output_transcription', 'translation_target_language'),
       // docs/providers.md §2: sessions last at most an hour.
       sessionLimitSeconds: 3600,
     },
