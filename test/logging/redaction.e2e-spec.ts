@@ -9,7 +9,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { Logger } from 'nestjs-pino';
 import pino from 'pino';
-import { createPinoLoggerModule, fastifyRequestIdOptions, pinoHttpOptions, redactSecrets, redactUrl, REDACTED } from '../../src/logging/index.js';
+import { createPinoLoggerModule, fastifyRequestIdOptions, pinoHttpOptions, RealtimeLog, redactSecrets, redactUrl, REDACTED } from '../../src/logging/index.js';
 import { PLATFORMS, type Platform } from '../helpers/http-app.js';
 
 const SECRETS = {
@@ -96,6 +96,31 @@ describe.each(PLATFORMS)('pino logging on %s', (platform) => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('RealtimeLog through the pino logger', () => {
+  it('writes one JSON line per mint, redemption and session end, with flat fields', async () => {
+    const { app } = await startLoggedApp('express');
+    try {
+      const log = new RealtimeLog();
+      log.mint({ requestId: 'r1', projectId: 'proj_a', keyId: 'key_a', model: 'openai/gpt-realtime-2', status: 200, outcome: 'ok', ttlSeconds: 60, lockedFields: ['instructions'] });
+      log.redemption({ requestId: 'r2', projectId: 'proj_a', keyId: 'key_a', outcome: 'replayed', credential: 'ticket' });
+      log.sessionEnded({
+        requestId: 'r2', sessionId: 'sess_1', projectId: 'proj_a', keyId: 'key_a', model: 'openai/gpt-realtime-2', provider: 'openai',
+        durationMs: 1234, bytesIn: 10, bytesOut: 20, endReason: 'client_closed', closeCode: 1000, usage: { input_tokens: 3 },
+      });
+    } finally {
+      await app.close();
+    }
+    const records = lines.map((line) => JSON.parse(line));
+    const mint = records.find((r) => r.event === 'ticket.mint');
+    expect(mint).toMatchObject({ level: 30, context: 'Realtime', request_id: 'r1', project: 'proj_a', key_id: 'key_a', status: 200, outcome: 'ok', ttl_seconds: 60, locked_fields: ['instructions'] });
+    expect(records.find((r) => r.event === 'ticket.redemption')).toMatchObject({ outcome: 'replayed', credential: 'ticket', request_id: 'r2' });
+    expect(records.find((r) => r.event === 'session.end')).toMatchObject({
+      session_id: 'sess_1', project: 'proj_a', key_id: 'key_a', model: 'openai/gpt-realtime-2', provider: 'openai',
+      duration_ms: 1234, bytes_in: 10, bytes_out: 20, end_reason: 'client_closed', close_code: 1000, usage: { input_tokens: 3 }, request_id: 'r2',
+    });
   });
 });
 
