@@ -1,12 +1,22 @@
-// The standalone server's root module: the realtime module configured from the environment.
+// The standalone server's root module: the realtime module configured from the environment, and
+// (when the operability settings are given, as `main.ts` does) the JSON logger.
 import { Module, type DynamicModule } from '@nestjs/common';
+import { createPinoLoggerModule } from '../logging/pino-logger.module.js';
 import { RealtimeSessionsModule } from '../realtime-sessions.module.js';
 import type { StandaloneConfig } from './env-config.js';
 import { DemoModule } from './demo/demo.module.js';
+import type { OpsConfig } from './ops-env.js';
 
 @Module({})
 export class StandaloneAppModule {
-  static register(config: StandaloneConfig): DynamicModule {
-    return { module: StandaloneAppModule, imports: [RealtimeSessionsModule.forRoot(config.options), ...(config.demo ? [DemoModule.register({ apiKey: config.options.apiKeys?.[0] })] : [])] };
+  static register(config: StandaloneConfig, ops?: OpsConfig): DynamicModule {
+    return {
+      module: StandaloneAppModule,
+      imports: [
+        ...(ops ? [createPinoLoggerModule({ level: ops.logLevel, format: ops.logFormat })] : []),
+        RealtimeSessionsModule.forRoot(config.options),
+        ...(config.demo ? [DemoModule.register({ apiKey: config.options.apiKeys?.[0] })] : []),
+      ],
+    };
   }
 }

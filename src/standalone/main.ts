@@ -4,12 +4,15 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createStandaloneApp } from './create-app.js';
 import { EnvConfigError, loadStandaloneConfig } from './env-config.js';
+import { loadOpsConfig } from './ops-env.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Standalone');
   let config;
+  let ops;
   try {
     config = loadStandaloneConfig();
+    ops = loadOpsConfig();
   } catch (err) {
     if (err instanceof EnvConfigError) {
       logger.error(`Invalid configuration: ${err.message}`);
@@ -17,11 +20,12 @@ async function bootstrap(): Promise<void> {
     }
     throw err;
   }
-  const app = await createStandaloneApp(config);
+  const app = await createStandaloneApp(config, {}, ops);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(config.port, config.host ?? '0.0.0.0');
   const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
   logger.log(`Realtime gateway listening on ${url}`);
+  logger.log(`API reference: ${url}/docs (OpenAPI JSON at ${url}/docs-json)`);
   if (config.demo) {
     logger.log(`Demo page: ${url}/ (mints tickets with the server's key for anyone who can reach it; REALTIME_DEMO=false turns it off)`);
   }

@@ -36,6 +36,9 @@ export class InMemoryTicketRepository extends TicketRepository implements OnModu
     return ticket.expiresAt > this.now() ? ticket : null;
   }
 
+  /** Always ready: the store is this process's memory. */
+  override async ping(): Promise<void> {}
+
   /** Number of stored (possibly expired, not yet swept) tickets. */
   get size(): number {
     return this.tickets.size;

@@ -5,7 +5,7 @@
 import { Logger } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
 import { RedisScript } from '../redis/redis-script.js';
-import { DEFAULT_REDIS_KEY_PREFIX } from '../redis/redis.options.js';
+import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX } from '../redis/redis.options.js';
 import type { TicketRecord } from './ticket.record.js';
 import { TicketRepository } from './ticket.repository.js';
 
@@ -22,6 +22,11 @@ export interface RedisTicketRepositoryOptions {
   consumeStrategy?: ConsumeStrategy;
   /** Clock (epoch ms); injectable for tests. */
   now?: () => number;
+  /**
+   * Longest wait for `ping()` (ms), whatever the client's own settings (a client passed in by the
+   * host may have no command timeout, or queue commands while disconnected). Default 1000.
+   */
+  commandTimeoutMs?: number;
 }
 
 const GET_AND_DELETE = new RedisScript(`
@@ -34,6 +39,7 @@ export class RedisTicketRepository extends TicketRepository {
   private readonly logger = new Logger(RedisTicketRepository.name);
   private readonly keyPrefix: string;
   private readonly now: () => number;
+  private readonly commandTimeoutMs: number;
   private strategy: Promise<'getdel' | 'script'> | undefined;
 
   constructor(
@@ -43,6 +49,7 @@ export class RedisTicketRepository extends TicketRepository {
     super();
     this.keyPrefix = `${options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX}ticket:`;
     this.now = options.now ?? Date.now;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
     const strategy = options.consumeStrategy ?? 'auto';
     if (strategy !== 'auto') this.strategy = Promise.resolve(strategy);
   }
@@ -65,6 +72,20 @@ export class RedisTicketRepository extends TicketRepository {
     const ticket = JSON.parse(String(value)) as TicketRecord;
     // PX already expired it on the server's clock; this keeps the contract exact on ours too.
     return ticket.expiresAt > this.now() ? ticket : null;
+  }
+
+  /** PING within the command timeout: throws when Redis does not answer PONG in time (readiness). */
+  override async ping(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer PING within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+    });
+    try {
+      const reply = await Promise.race([this.client.call('PING'), timeout]);
+      if (String(reply) !== 'PONG') throw new Error('Redis answered PING with something other than PONG');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The strategy in use, once known (`auto` until the first consume asked the server). */

@@ -12,4 +12,11 @@ export abstract class TicketRepository {
    * `expiresAt`. Throws when the store cannot be reached (callers fail closed).
    */
   abstract consume(id: string): Promise<TicketRecord | null>;
+
+  /**
+   * Resolves when the store can answer right now, throws when it cannot (readiness: GET
+   * /health/ready is 503 while it throws). The default resolves: override it in a store that
+   * depends on a server.
+   */
+  async ping(): Promise<void> {}
 }
