@@ -21,7 +21,7 @@
 // The package is "type": "module", hence .cjs.
 
 /** Folders of src/ that belong to a layer (root files and standalone/ are handled separately). */
-const LAYERED = ['common', 'errors', 'session-config', 'redis', 'providers', 'auth', 'http', 'tickets', 'issuance', 'gateway', 'standalone'];
+const LAYERED = ['common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi', 'tickets', 'issuance', 'gateway', 'standalone'];
 
 /** Provider infrastructure that every provider folder may use. */
 const PROVIDER_CORE = ['core'];
@@ -68,18 +68,30 @@ module.exports = {
       inFolders('redis'),
       inFolders('redis', 'common', 'errors'),
     ),
+    layer(
+      'health-only-imports-layer-1',
+      'health/ (layer 2: liveness, readiness checks, drain state) may import common/ and errors/ (layer 1); the stores it checks register themselves from above.',
+      inFolders('health'),
+      inFolders('health', 'common', 'errors'),
+    ),
+    layer(
+      'logging-only-imports-layer-1',
+      'logging/ (layer 2: redaction, request ids, the log lines) may import common/ and errors/ (layer 1).',
+      inFolders('logging'),
+      inFolders('logging', 'common', 'errors'),
+    ),
     // ---- layer 3 -------------------------------------------------------------------------------
     layer(
       'providers-only-import-layers-1-2',
-      'providers/ (layer 3) may import layers 1–2 (common, errors, session-config, redis), not auth/, http/ or anything above.',
+      'providers/ (layer 3) may import layers 1–2 (common, errors, session-config, redis, health, logging), not its layer-3 siblings or anything above.',
       inFolders('providers'),
-      inFolders('providers', 'common', 'errors', 'session-config', 'redis'),
+      inFolders('providers', 'common', 'errors', 'session-config', 'redis', 'health', 'logging'),
     ),
     layer(
       'auth-only-imports-layers-1-2',
-      'auth/ (layer 3) may import layers 1–2 (common, errors, session-config, redis), not providers/, http/ or anything above.',
+      'auth/ (layer 3) may import layers 1–2 (common, errors, session-config, redis, health, logging), not its layer-3 siblings or anything above.',
       inFolders('auth'),
-      inFolders('auth', 'common', 'errors', 'session-config', 'redis'),
+      inFolders('auth', 'common', 'errors', 'session-config', 'redis', 'health', 'logging'),
     ),
     layer(
       'http-only-imports-layer-1',
@@ -87,25 +99,37 @@ module.exports = {
       inFolders('http'),
       inFolders('http', 'common', 'errors'),
     ),
+    layer(
+      'metrics-only-imports-layers-1-2',
+      'metrics/ (layer 3) may import layers 1–2; model and provider label bounds are handed in from above, not imported.',
+      inFolders('metrics'),
+      inFolders('metrics', 'common', 'errors', 'session-config', 'redis', 'health', 'logging'),
+    ),
+    layer(
+      'openapi-only-imports-layers-1-2',
+      'openapi/ (layer 3: the mint route\'s OpenAPI classes and decorators) may import layers 1–2 (the DTOs live in session-config/).',
+      inFolders('openapi'),
+      inFolders('openapi', 'common', 'errors', 'session-config', 'redis', 'health', 'logging'),
+    ),
     // ---- layer 4 -------------------------------------------------------------------------------
     layer(
       'tickets-only-import-layers-1-3',
-      'tickets/ (layer 4) may import layers 1–3 (common, errors, session-config, redis, providers, auth, http), not issuance/, gateway/ or anything above.',
+      'tickets/ (layer 4) may import layers 1–3, not issuance/, gateway/ or anything above.',
       inFolders('tickets'),
-      inFolders('tickets', 'common', 'errors', 'session-config', 'redis', 'providers', 'auth', 'http'),
+      inFolders('tickets', 'common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi'),
     ),
     // ---- layer 5 -------------------------------------------------------------------------------
     layer(
       'issuance-only-imports-layers-1-4',
       'issuance/ (layer 5) may import layers 1–4, not gateway/ (its sibling) or anything above.',
       inFolders('issuance'),
-      inFolders('issuance', 'common', 'errors', 'session-config', 'redis', 'providers', 'auth', 'http', 'tickets'),
+      inFolders('issuance', 'common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi', 'tickets'),
     ),
     layer(
       'gateway-only-imports-layers-1-4',
       'gateway/ (layer 5) may import layers 1–4, not issuance/ (its sibling) or anything above.',
       inFolders('gateway'),
-      inFolders('gateway', 'common', 'errors', 'session-config', 'redis', 'providers', 'auth', 'http', 'tickets'),
+      inFolders('gateway', 'common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi', 'tickets'),
     ),
     // ---- layer 6 -------------------------------------------------------------------------------
     layer(

@@ -51,6 +51,8 @@ export const ErrorCode = {
   MaxDurationReached: 'max_duration_reached',
   SlowConsumer: 'slow_consumer',
   ServerShutdown: 'server_shutdown',
+  /** The instance is draining before shutdown: no new mints or upgrades (503). */
+  ServerDraining: 'server_draining',
   UpstreamUnavailable: 'upstream_unavailable',
   UpstreamClosed: 'upstream_closed',
   UpstreamError: 'upstream_error',

@@ -2,7 +2,6 @@
 // code, a field name, an end reason) goes through one of these sets before it becomes a label, so
 // a client cannot grow the number of time series: anything unknown becomes `other`.
 import { ErrorCode } from '../errors/error-codes.js';
-import { BUILT_IN_MODELS } from '../session-config/model-catalogue.js';
 import { SESSION_CONFIG_FIELDS } from '../session-config/session-config.js';
 
 export const OTHER = 'other';
@@ -30,18 +29,11 @@ export const RELAY_DIRECTIONS: readonly RelayDirection[] = ['client_to_upstream'
 export type SlowConsumerSide = 'client' | 'upstream';
 export const SLOW_CONSUMER_SIDES: readonly SlowConsumerSide[] = ['client', 'upstream'];
 
-/** The drain error code (503 on mint and upgrade while the server drains). */
-export const SERVER_DRAINING = 'server_draining';
-
 /**
- * Codes a label may carry: the whole `error.code` vocabulary, the drain code, `ok` (success) and
+ * Codes a label may carry: the whole `error.code` vocabulary, `ok` (success) and
  * `client_closed` (a session ended by its client).
  */
-export const KNOWN_CODES: readonly string[] = [...Object.values(ErrorCode), SERVER_DRAINING, 'ok', 'client_closed'];
-
-export const BUILT_IN_PROVIDERS: readonly string[] = ['openai', 'xai', 'gemini', 'loopback'];
-
-export const BUILT_IN_REALTIME_MODELS: readonly string[] = BUILT_IN_MODELS.filter((m) => m.realtime).map((m) => m.id);
+export const KNOWN_CODES: readonly string[] = [...Object.values(ErrorCode), 'ok', 'client_closed'];
 
 /** A closed set of label values; `clamp` maps anything outside it to `other`. */
 export class LabelSet {

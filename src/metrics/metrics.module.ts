@@ -19,9 +19,9 @@ export interface RealtimeMetricsConfig {
 export type RealtimeMetricsModuleOptions = boolean | RealtimeMetricsConfig;
 
 export interface MetricsLabelBounds {
-  /** Model ids allowed as label values besides the built-in realtime models (the catalogue's extra models). */
+  /** Model ids allowed as label values (the catalogue's realtime models). */
   models?: readonly string[];
-  /** Provider names allowed as label values besides the built-in ones. */
+  /** Provider names allowed as label values (the configured plugins). */
   providers?: readonly string[];
 }
 

@@ -3,8 +3,6 @@
 // disabled (`RealtimeMetrics.disabled()`), nothing is registered and every method returns at once.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import {
-  BUILT_IN_PROVIDERS,
-  BUILT_IN_REALTIME_MODELS,
   CODE_LABELS,
   FIELD_LABELS,
   LabelSet,
@@ -24,9 +22,9 @@ export interface RealtimeMetricsOptions {
   registry?: Registry;
   /** Collect prom-client's default process metrics into the registry (once per registry). Default true. */
   defaultMetrics?: boolean;
-  /** Model ids allowed as label values besides the built-in realtime models (catalogue extensions). */
+  /** Model ids allowed as label values (the catalogue's realtime models); any other becomes `other`. */
   models?: readonly string[];
-  /** Provider names allowed as label values besides openai, xai, gemini and loopback. */
+  /** Provider names allowed as label values (the configured plugins); any other becomes `other`. */
   providers?: readonly string[];
 }
 
@@ -80,8 +78,8 @@ export class RealtimeMetrics {
   constructor(options: RealtimeMetricsOptions = {}) {
     this.enabled = options.enabled ?? true;
     this.registry = options.registry ?? new Registry();
-    this.providers = new LabelSet([...BUILT_IN_PROVIDERS, ...(options.providers ?? [])]);
-    this.models = new LabelSet([...BUILT_IN_REALTIME_MODELS, ...(options.models ?? [])]);
+    this.providers = new LabelSet(options.providers ?? []);
+    this.models = new LabelSet(options.models ?? []);
     if (!this.enabled) return;
 
     const registry = this.registry;

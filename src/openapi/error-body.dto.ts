@@ -2,10 +2,9 @@
 // OpenAPI document can describe.
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ErrorCode } from '../errors/error-codes.js';
-import { SERVER_DRAINING } from '../metrics/metric-labels.js';
 
 export class ErrorDetailDto {
-  @ApiProperty({ description: 'Machine-readable error code (switch on it).', enum: [...Object.values(ErrorCode), SERVER_DRAINING], example: 'invalid_field' })
+  @ApiProperty({ description: 'Machine-readable error code (switch on it).', enum: Object.values(ErrorCode), example: 'invalid_field' })
   code: string;
 
   @ApiProperty({ description: 'Human-readable explanation.', example: 'config.temperature must not be greater than 2' })

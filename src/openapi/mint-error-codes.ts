@@ -2,7 +2,6 @@
 // document publishes. Read from the code that throws them (auth, mint-request parsing, config
 // validation and capabilities, the ticket service, the error filter) and from test/issuance.
 import { ErrorCode } from '../errors/error-codes.js';
-import { SERVER_DRAINING } from '../metrics/metric-labels.js';
 
 export interface MintErrorCode {
   code: string;
@@ -36,7 +35,7 @@ export const MINT_ERROR_CODES: readonly MintErrorCode[] = [
   { status: 503, code: ErrorCode.TicketsDisabled, description: 'Realtime tickets are disabled on this deployment.' },
   { status: 503, code: ErrorCode.TicketStoreUnavailable, description: 'The ticket store cannot be reached; no ticket was issued (fail closed).' },
   { status: 503, code: ErrorCode.AuthUnavailable, description: 'API keys cannot be verified right now.' },
-  { status: 503, code: SERVER_DRAINING, description: 'The instance is shutting down and takes no new sessions; retry (another instance).' },
+  { status: 503, code: ErrorCode.ServerDraining, description: 'The instance is shutting down and takes no new sessions; retry (another instance).' },
 ];
 
 /** The codes of each status, in table order. */

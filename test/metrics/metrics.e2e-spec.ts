@@ -15,7 +15,7 @@ async function scrape(baseUrl: string, path = '/metrics') {
 
 describe.each(PLATFORMS)('GET /metrics on %s', (platform) => {
   it('exposes every observation with bounded labels, in the text format', async () => {
-    await withHttpApp(createHttpApp(platform, MetricsModule.register(true, { models: ['acme/voice-1'] })), async (app) => {
+    await withHttpApp(createHttpApp(platform, MetricsModule.register(true, { models: ['openai/gpt-realtime-2', 'acme/voice-1'], providers: ['openai', 'acme'] })), async (app) => {
       const metrics = app.app.get(RealtimeMetrics);
       expect(metrics.enabled).toBe(true);
       metrics.mint(200);
