@@ -3,6 +3,7 @@
 // validator options (forbidNonWhitelisted), at every level that has a schema.
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsBoolean,
   IsIn,
@@ -26,6 +27,7 @@ import {
   type ReasoningEffort,
   type TurnDetectionType,
 } from './session-config.js';
+import { ALLOWED_ORIGINS_MAX, IsStringMap, IsWebOrigin } from './ticket-fields.validators.js';
 
 export class TurnDetectionDto {
   @IsOptional() @IsIn(TURN_DETECTION_TYPES as TurnDetectionType[]) type?: TurnDetectionType;
@@ -61,4 +63,8 @@ export class CreateRealtimeSessionDto {
   @IsOptional() @IsObject() @ValidateNested() @Type(() => SessionConfigDto) config?: SessionConfigDto;
   @IsOptional() @IsArray() @IsString({ each: true }) locked_fields?: string[];
   @IsOptional() @IsInt({ message: 'ttl_seconds must be an integer' }) ttl_seconds?: number;
+  /** The backend's own attribution (end user, plan…): stored with the ticket, never sent to the provider or the browser. */
+  @IsOptional() @IsStringMap() metadata?: Record<string, string>;
+  /** Pages allowed to redeem the ticket: the upgrade's Origin must be one of them. */
+  @IsOptional() @IsArray() @ArrayMaxSize(ALLOWED_ORIGINS_MAX) @IsWebOrigin({ each: true }) allowed_origins?: string[];
 }

@@ -102,17 +102,20 @@ function describeResult(result: HttpResult): string {
 }
 
 export interface MintResponse {
+  /** The ticket's public id (`rt_…`), additive to Opper's three fields. */
+  id: string;
   client_secret: string;
   expires_at: string;
   ws_url: string;
 }
 
-/** Asserts a successful mint (200, exactly the three documented keys) and returns its body. */
+/** Asserts a successful mint (200, exactly Opper's three documented keys plus our public `id`) and returns its body. */
 export function expectMinted(result: HttpResult): MintResponse {
   expect(describeResult(result)).toMatch(/^200 /);
   expect(result.headers.get('content-type')).toMatch(/^application\/json/);
   const body = result.json as MintResponse;
-  expect(Object.keys(body).sort()).toEqual(['client_secret', 'expires_at', 'ws_url']);
+  expect(Object.keys(body).sort()).toEqual(['client_secret', 'expires_at', 'id', 'ws_url']);
+  expect(body.id).toMatch(/^rt_[A-Za-z0-9_-]{22}$/);
   expect(typeof body.client_secret).toBe('string');
   expect(typeof body.expires_at).toBe('string');
   expect(typeof body.ws_url).toBe('string');
