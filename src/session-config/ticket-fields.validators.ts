@@ -34,7 +34,11 @@ export function IsStringMap(options?: ValidationOptions): PropertyDecorator {
       options,
       validator: {
         validate: (value: unknown) => metadataProblem(value) === undefined,
-        defaultMessage: (args?: ValidationArguments) => `${args?.property} ${metadataProblem(args?.value) ?? 'is invalid'}`,
+        defaultMessage: (args?: ValidationArguments) => {
+          const problem = metadataProblem(args?.value) ?? 'is invalid';
+          // ".key must…" names the entry: `metadata.key must…`.
+          return `${args?.property}${problem.startsWith('.') ? '' : ' '}${problem}`;
+        },
       },
     });
 }

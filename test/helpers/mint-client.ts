@@ -24,6 +24,8 @@ export interface MintOptions {
   contentType?: string;
   method?: string;
   path?: string;
+  /** Extra request headers (e.g. `Idempotency-Key`). */
+  headers?: Record<string, string>;
 }
 
 export async function request(baseUrl: string, options: MintOptions = {}): Promise<HttpResult> {
@@ -36,6 +38,7 @@ export async function request(baseUrl: string, options: MintOptions = {}): Promi
     headers['content-type'] = 'application/json';
   }
   if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+  Object.assign(headers, options.headers);
   const response = await fetch(baseUrl + (options.path ?? SESSIONS_PATH), { method: options.method ?? 'POST', headers, body });
   return toResult(response.status, response.headers, await response.text());
 }
