@@ -7,7 +7,7 @@
 //   2. session-config/, redis/                         → may import 1
 //   3. providers/, auth/                               → may import 1–2 (not each other)
 //      http/                                           → may import 1
-//   4. tickets/                                        → may import 1–3
+//   4. tickets/, live-sessions/                        → may import 1–3 (not each other)
 //   5. issuance/, gateway/                             → may import 1–4 (not each other)
 //   6. src/*.ts (module, options, module-definition, index) → may import 1–5
 //   7. standalone/                                     → may import everything; nothing imports it
@@ -21,7 +21,7 @@
 // The package is "type": "module", hence .cjs.
 
 /** Folders of src/ that belong to a layer (root files and standalone/ are handled separately). */
-const LAYERED = ['common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi', 'tickets', 'issuance', 'gateway', 'standalone'];
+const LAYERED = ['common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi', 'tickets', 'live-sessions', 'issuance', 'gateway', 'standalone'];
 
 /** Provider infrastructure that every provider folder may use. */
 const PROVIDER_CORE = ['core'];
@@ -118,18 +118,24 @@ module.exports = {
       inFolders('tickets'),
       inFolders('tickets', 'common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi'),
     ),
+    layer(
+      'live-sessions-only-import-layers-1-3',
+      'live-sessions/ (layer 4) may import layers 1–3, not tickets/ (its sibling), issuance/, gateway/ or anything above.',
+      inFolders('live-sessions'),
+      inFolders('live-sessions', 'common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi'),
+    ),
     // ---- layer 5 -------------------------------------------------------------------------------
     layer(
       'issuance-only-imports-layers-1-4',
       'issuance/ (layer 5) may import layers 1–4, not gateway/ (its sibling) or anything above.',
       inFolders('issuance'),
-      inFolders('issuance', 'common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi', 'tickets'),
+      inFolders('issuance', 'common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi', 'tickets', 'live-sessions'),
     ),
     layer(
       'gateway-only-imports-layers-1-4',
       'gateway/ (layer 5) may import layers 1–4, not issuance/ (its sibling) or anything above.',
       inFolders('gateway'),
-      inFolders('gateway', 'common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi', 'tickets'),
+      inFolders('gateway', 'common', 'errors', 'session-config', 'redis', 'health', 'logging', 'providers', 'auth', 'http', 'metrics', 'openapi', 'tickets', 'live-sessions'),
     ),
     // ---- layer 6 -------------------------------------------------------------------------------
     layer(

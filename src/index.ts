@@ -15,7 +15,13 @@ export { ApiKeyVerifier, type ApiKeyIdentity, type ApiKeyKind } from './auth/api
 export { StaticApiKeyVerifier, type StaticApiKey } from './auth/static-api-key.verifier.js';
 export { ApiKeyAuthenticator, type RuntimeIdentity } from './auth/api-key.authenticator.js';
 export { ApiKeyGuard } from './auth/api-key.guard.js';
-export { TicketRepository } from './tickets/ticket.repository.js';
+export {
+  TicketRepository,
+  ORIGIN_NOT_ALLOWED,
+  UnsupportedTicketOperation,
+  ticketAllowsOrigin,
+  type RevokeOutcome,
+} from './tickets/ticket.repository.js';
 export { InMemoryTicketRepository, type InMemoryTicketRepositoryOptions } from './tickets/in-memory-ticket.repository.js';
 export { RedisTicketRepository, type RedisTicketRepositoryOptions, type ConsumeStrategy } from './tickets/redis-ticket.repository.js';
 export {
@@ -27,7 +33,15 @@ export {
 export type { RedisClient } from './redis/redis-client.js';
 export type { TicketRecord } from './tickets/ticket.record.js';
 export { TicketService, type MintedTicket } from './tickets/ticket.service.js';
-export { generateTicketSecret, ticketIdOf } from './tickets/ticket-secret.js';
+export { generateTicketSecret, generatePublicTicketId, ticketIdOf } from './tickets/ticket-secret.js';
+export {
+  LiveSessionDirectory,
+  InMemoryLiveSessionDirectory,
+  type LiveSession,
+  type TerminationHandler,
+} from './live-sessions/live-session-directory.js';
+export { RedisLiveSessionDirectory, type RedisLiveSessionDirectoryOptions } from './live-sessions/redis-live-session-directory.js';
+export { canonicalOrigin } from './common/origin.js';
 export { ModelCatalogue, providerOf, type ModelDefinition } from './session-config/model-catalogue.js';
 export {
   SESSION_CONFIG_FIELDS,
@@ -44,6 +58,7 @@ export { ErrorCode, type ErrorBody } from './errors/error-codes.js';
 export { RealtimeApiError } from './errors/realtime-api.error.js';
 export { RealtimeErrorFilter } from './errors/realtime-error.filter.js';
 export type { RealtimeSessionResponse } from './issuance/realtime-sessions.controller.js';
+export type { LiveSessionResponse } from './issuance/live-sessions.controller.js';
 export { RealtimeEndpoint } from './gateway/realtime-endpoint.js';
 export { TicketAdmission, type Admission } from './gateway/ticket-admission.js';
 export { SessionRegistry } from './gateway/session-registry.js';

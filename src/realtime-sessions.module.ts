@@ -16,6 +16,9 @@ import { InMemorySessionLimiter, SessionLimiter } from './gateway/session-limite
 import { EmptyJsonBodyMiddleware } from './http/empty-body.middleware.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import { RealtimeSessionsController } from './issuance/realtime-sessions.controller.js';
+import { LiveSessionsController } from './issuance/live-sessions.controller.js';
+import { InMemoryLiveSessionDirectory, LiveSessionDirectory } from './live-sessions/live-session-directory.js';
+import { RedisLiveSessionDirectory } from './live-sessions/redis-live-session-directory.js';
 import { RESOLVED_OPTIONS } from './common/module-settings.js';
 import { ConfigurableModuleClass, REALTIME_SESSIONS_MODULE_OPTIONS } from './realtime-sessions.module-definition.js';
 import {
@@ -47,7 +50,9 @@ const providers: Provider[] = [
     provide: RedisConnection,
     inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
     useFactory: (options: RealtimeSessionsModuleOptions) =>
-      options.redis && !(options.ticketRepository && options.sessionLimiter) ? RedisConnection.open(options.redis) : null,
+      options.redis && !(options.ticketRepository && options.sessionLimiter && options.liveSessionDirectory)
+        ? RedisConnection.open(options.redis)
+        : null,
   },
   {
     provide: TicketRepository,
@@ -73,6 +78,15 @@ const providers: Provider[] = [
         : new InMemorySessionLimiter()),
   },
   {
+    provide: LiveSessionDirectory,
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RedisConnection],
+    useFactory: (options: RealtimeSessionsModuleOptions, redis: RedisConnection | null) =>
+      options.liveSessionDirectory ??
+      (redis
+        ? new RedisLiveSessionDirectory(redis.client, { keyPrefix: redis.options.keyPrefix, leaseTtlMs: redis.options.sessionLeaseTtlMs })
+        : new InMemoryLiveSessionDirectory()),
+  },
+  {
     provide: SESSION_CLOCK,
     inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
     useFactory: (options: RealtimeSessionsModuleOptions) => options.clock ?? systemClock,
@@ -87,7 +101,7 @@ const providers: Provider[] = [
 ];
 
 @Module({
-  controllers: [RealtimeSessionsController],
+  controllers: [RealtimeSessionsController, LiveSessionsController],
   providers,
   exports: [
     ApiKeyVerifier,
@@ -98,6 +112,7 @@ const providers: Provider[] = [
     ProviderRegistry,
     SessionEventsHook,
     SessionLimiter,
+    LiveSessionDirectory,
     TicketAdmission,
     SessionRegistry,
     RealtimeEndpoint,

@@ -1,6 +1,10 @@
 // Module options and their defaults, in one place. Everything a host app can configure.
 import type { ApiKeyVerifier } from './auth/api-key-verifier.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { Clock } from './common/clock.js';
+import { canonicalOrigin } from './common/origin.js';
+import type { LiveSessionDirectory } from './live-sessions/live-session-directory.js';
 import type { StaticApiKey } from './auth/static-api-key.verifier.js';
 import type { SessionEventsHook } from './gateway/session-events.js';
 import type { SessionLimiter } from './gateway/session-limiter.js';
@@ -59,6 +63,20 @@ export interface RealtimeSessionsModuleOptions extends ProviderOptions {
   redis?: RealtimeRedisConfig;
   /** The clock sessions read for their timeouts. Default: the system clock; tests pass their own. */
   clock?: Clock;
+  /**
+   * Web origins (`https://app.example.com`) allowed to open `/v3/realtime`. An upgrade whose
+   * `Origin` header is not one of them gets 403 `origin_not_allowed` before its ticket is looked
+   * at (so it is not spent); an upgrade without `Origin` (a non-browser client) is not affected.
+   * Default: any origin. A ticket can narrow this further with `allowed_origins` at mint.
+   */
+  allowedOrigins?: string[];
+  /**
+   * Where live sessions are listed and terminated across instances (GET / DELETE
+   * /v3/realtime-sessions/live). Default: in memory (one instance), in Redis with `redis`.
+   */
+  liveSessionDirectory?: LiveSessionDirectory;
+  /** This instance's name in the live-session list. Default `<hostname>:<pid>:<random>`. */
+  instanceId?: string;
 }
 
 export function resolveOptions(options: RealtimeSessionsModuleOptions): ResolvedRealtimeSessionsOptions {
@@ -67,6 +85,8 @@ export function resolveOptions(options: RealtimeSessionsModuleOptions): Resolved
     publicUrl: options.publicUrl ? options.publicUrl.replace(/\/+$/, '') : undefined,
     formatAllErrors: options.formatAllErrors ?? false,
     limits: resolveLimits(options.limits),
+    allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
+    instanceId: options.instanceId || `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     // Off unless asked for: a library deployment serves real models only (the standalone server turns it on).
   };
 }
@@ -81,4 +101,14 @@ function resolveLimits(overrides: Partial<SessionLimits> = {}): SessionLimits {
     limits[name] = value;
   }
   return limits;
+}
+
+function resolveAllowedOrigins(origins: string[] | undefined): string[] | undefined {
+  if (origins === undefined) return undefined;
+  if (!Array.isArray(origins)) throw new Error('RealtimeSessionsModule: allowedOrigins must be an array of origins');
+  return origins.map((origin) => {
+    const canonical = canonicalOrigin(origin);
+    if (!canonical) throw new Error(`RealtimeSessionsModule: allowedOrigins: "${String(origin)}" is not an origin such as https://app.example.com`);
+    return canonical;
+  });
 }

@@ -44,4 +44,8 @@ export interface ResolvedRealtimeSessionsOptions {
   publicUrl: string | undefined;
   formatAllErrors: boolean;
   limits: SessionLimits;
+  /** Canonical origins an upgrade's Origin header must be one of; undefined = any. */
+  allowedOrigins: string[] | undefined;
+  /** This instance's name in the live-session list. */
+  instanceId: string;
 }

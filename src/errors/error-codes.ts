@@ -15,6 +15,7 @@ export const ErrorCode = {
   UnsupportedModality: 'unsupported_modality',
   UnsupportedReasoningEffort: 'unsupported_reasoning_effort',
   UnsupportedTurnDetection: 'unsupported_turn_detection',
+  InvalidIdempotencyKey: 'invalid_idempotency_key',
   // 401: who is asking
   MissingCredentials: 'missing_credentials',
   InvalidAuthorizationHeader: 'invalid_authorization_header',
@@ -22,6 +23,14 @@ export const ErrorCode = {
   InvalidApiKey: 'invalid_api_key',
   NotRuntimeKey: 'not_runtime_key',
   KeyWithoutProject: 'key_without_project',
+  // 403: the upgrade comes from a page the ticket (or the deployment) does not allow
+  OriginNotAllowed: 'origin_not_allowed',
+  // 404 / 409: backend control of tickets and live sessions (a ticket or session of another
+  // project is "not found", so ids cannot be probed across projects)
+  TicketNotFound: 'ticket_not_found',
+  SessionNotFound: 'session_not_found',
+  TicketAlreadyRedeemed: 'ticket_already_redeemed',
+  IdempotencyKeyReused: 'idempotency_key_reused',
   // 404 / 405 / 413 / 415: the route or the transport
   NotFound: 'not_found',
   MethodNotAllowed: 'method_not_allowed',
@@ -33,6 +42,8 @@ export const ErrorCode = {
   AuthUnavailable: 'auth_unavailable',
   InternalError: 'internal_error',
   SessionStoreUnavailable: 'session_store_unavailable',
+  /** 501: a custom ticket store that does not implement an optional operation (e.g. revocation). */
+  NotSupported: 'not_supported',
   // WebSocket upgrade (HTTP 401 before any 101)
   InvalidTicket: 'invalid_ticket',
   KeyRevoked: 'key_revoked',
@@ -53,6 +64,7 @@ export const ErrorCode = {
   ServerShutdown: 'server_shutdown',
   /** The instance is draining before shutdown: no new mints or upgrades (503). */
   ServerDraining: 'server_draining',
+  TerminatedByBackend: 'terminated_by_backend',
   UpstreamUnavailable: 'upstream_unavailable',
   UpstreamClosed: 'upstream_closed',
   UpstreamError: 'upstream_error',

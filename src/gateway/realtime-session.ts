@@ -34,6 +34,8 @@ export interface RealtimeSessionDeps {
   clock: Clock;
   /** Called once when the client socket has closed and everything is released. */
   onClosed(session: RealtimeSession): void;
+  /** Called once when the session has started (`session.started` sent). */
+  onStarted?(session: RealtimeSession, event: SessionStartedEvent): void;
 }
 
 /** How long a closing socket may take to finish the close handshake before it is destroyed. */
@@ -75,6 +77,11 @@ export class RealtimeSession {
 
   get currentState(): State {
     return this.state;
+  }
+
+  /** What the session-started event said (project, model, provider, ticket id, metadata…), once started. */
+  get startedEvent(): SessionStartedEvent | undefined {
+    return this.started;
   }
 
   /** Ends the session from outside (limits, shutdown): terminating event, then close. */
@@ -189,8 +196,13 @@ export class RealtimeSession {
       provider: providerName,
       credential: this.admission.credential,
       startedAt: new Date(this.deps.clock.now()),
+      // Backend attribution travels to the hook (and the session-end log) only: never to the
+      // provider (open() gets the config alone) nor to the browser.
+      ...(this.admission.ticket?.publicId ? { ticketId: this.admission.ticket.publicId } : {}),
+      ...(this.admission.ticket?.metadata ? { metadata: this.admission.ticket.metadata } : {}),
     };
     this.callHook(() => this.deps.events.sessionStarted(this.started!));
+    this.deps.onStarted?.(this, this.started);
   }
 
   private update(partial: Record<string, unknown>): void {

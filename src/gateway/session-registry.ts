@@ -1,5 +1,7 @@
 // The live sessions of this instance: attaches a RealtimeSession to every admitted socket, frees its
 // slot when it closes, and ends them all (1001 `server_shutdown`) when the application shuts down.
+// Started sessions are listed in the live-session directory (so a backend can see them on any
+// instance), and a termination the directory delivers ends the session with `terminated_by_backend`.
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type WebSocket from 'ws';
 import type { Clock } from '../common/clock.js';
@@ -7,6 +9,7 @@ import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../commo
 import { CloseCode } from '../errors/close-codes.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
+import { LiveSessionDirectory, type LiveSession } from '../live-sessions/live-session-directory.js';
 import { ModelCatalogue } from '../session-config/model-catalogue.js';
 import { RealtimeSession, type RealtimeSessionDeps } from './realtime-session.js';
 import { SESSION_CLOCK } from './session-clock.js';
@@ -19,6 +22,8 @@ const SHUTDOWN_GRACE_MS = 1500;
 export class SessionRegistry implements OnModuleDestroy {
   private readonly logger = new Logger(SessionRegistry.name);
   private readonly sessions = new Set<RealtimeSession>();
+  /** Started sessions by id, for terminations. */
+  private readonly byId = new Map<string, RealtimeSession>();
   private readonly closedWaiters = new Set<() => void>();
   private readonly deps: Omit<RealtimeSessionDeps, 'onClosed'>;
   private shuttingDown = false;
@@ -30,7 +35,9 @@ export class SessionRegistry implements OnModuleDestroy {
     events: SessionEventsHook,
     private readonly admissions: TicketAdmission,
     @Inject(SESSION_CLOCK) clock: Clock,
+    private readonly directory: LiveSessionDirectory,
   ) {
+    directory.onTermination((projectId, sessionId) => this.terminate(projectId, sessionId));
     this.deps = {
       limits: options.limits,
       models: { catalogue, hasProvider: (modelId) => providers.forModel(modelId) !== undefined },
@@ -50,8 +57,29 @@ export class SessionRegistry implements OnModuleDestroy {
   attach(ws: WebSocket, admission: Admission): RealtimeSession {
     const session = new RealtimeSession(ws, admission, {
       ...this.deps,
+      onStarted: (s, event) => {
+        this.byId.set(s.id, s);
+        const entry: LiveSession = {
+          sessionId: event.sessionId,
+          projectId: event.projectId,
+          ...(event.ticketId ? { ticketId: event.ticketId } : {}),
+          model: event.model,
+          provider: event.provider,
+          startedAt: event.startedAt.getTime(),
+          ...(event.metadata ? { metadata: event.metadata } : {}),
+          instance: this.options.instanceId,
+        };
+        this.directory.register(entry).catch((err: Error) => {
+          this.logger.warn(`Session ${s.id}: could not be listed as live: ${err?.message}`);
+        });
+      },
       onClosed: (s) => {
         this.sessions.delete(s);
+        if (this.byId.delete(s.id)) {
+          this.directory.unregister(admission.projectId, s.id).catch((err: Error) => {
+            this.logger.warn(`Session ${s.id}: live entry not removed (it lapses by itself): ${err?.message}`);
+          });
+        }
         this.admissions.release(admission);
         if (this.sessions.size === 0) for (const done of this.closedWaiters) done();
       },
@@ -68,6 +96,13 @@ export class SessionRegistry implements OnModuleDestroy {
       session.end(ErrorCode.ServerShutdown, 'The server is shutting down', CloseCode.GoingAway);
     }
     return session;
+  }
+
+  /** A backend asked to end this session (docs: DELETE /v3/realtime-sessions/live/{id}): 1000 `terminated_by_backend`. */
+  private terminate(projectId: string, sessionId: string): void {
+    const session = this.byId.get(sessionId);
+    if (!session || session.startedEvent?.projectId !== projectId) return;
+    session.end(ErrorCode.TerminatedByBackend, 'The session was ended by the application backend', CloseCode.Normal);
   }
 
   /** Ends every session with `server_shutdown` (1001) and waits briefly for the close handshakes. */

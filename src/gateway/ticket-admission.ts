@@ -1,18 +1,20 @@
 // Who may open a socket on /v3/realtime (docs/protocol.md §2), decided once, before any 101:
-// credential (bearer runtime key, then `opper-ticket.<secret>` subprotocol, then `?ticket=`) →
-// atomic redemption → the minting key still active → a per-project slot lease. The lease id is the
-// session's one id: the same `sess_…` in the limiter, `session.started`, the events hook and logs.
+// the deployment's allowed origins → credential (bearer runtime key, then `opper-ticket.<secret>`
+// subprotocol, then `?ticket=`) → atomic redemption, from an origin the ticket allows (a wrong
+// origin leaves the ticket unspent) → the minting key still active → a per-project slot lease.
+// The lease id is the session's one id: the same `sess_…` in the limiter, `session.started`, the events hook and logs.
 import type { IncomingMessage } from 'node:http';
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiKeyAuthenticator } from '../auth/api-key.authenticator.js';
 import { ApiKeyVerifier } from '../auth/api-key-verifier.js';
+import { canonicalOrigin } from '../common/origin.js';
 import { RandomPool } from '../common/random-pool.js';
 import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { ticketIdOf } from '../tickets/ticket-secret.js';
 import type { TicketRecord } from '../tickets/ticket.record.js';
-import { TicketRepository } from '../tickets/ticket.repository.js';
+import { ORIGIN_NOT_ALLOWED, TicketRepository } from '../tickets/ticket.repository.js';
 import { SessionLimiter } from './session-limiter.js';
 import { offeredProtocols, TICKET_PROTOCOL_PREFIX, ticketProtocolOf } from './subprotocols.js';
 
@@ -36,6 +38,17 @@ const sessionIds = new RandomPool(16, 256);
 
 function newSessionId(): string {
   return `sess_${sessionIds.draw('hex')}`;
+}
+
+function originNotAllowed(): RealtimeApiError {
+  return new RealtimeApiError(HttpStatus.FORBIDDEN, ErrorCode.OriginNotAllowed, 'This page\'s origin is not allowed to open this session');
+}
+
+/** The upgrade's Origin header, canonical; undefined when absent; null when present but not an origin (e.g. `null`). */
+function originOf(req: IncomingMessage): string | undefined | null {
+  const header = req.headers.origin;
+  if (header === undefined) return undefined;
+  return canonicalOrigin(header) ?? null;
 }
 
 function ticketFromQuery(url: string | undefined): string | undefined {
@@ -72,6 +85,10 @@ export class TicketAdmission {
   }
 
   private async identify(req: IncomingMessage): Promise<Omit<Admission, 'sessionId' | 'overLimit'>> {
+    const origin = originOf(req);
+    // The deployment's list first, before any credential is looked at: nothing is spent.
+    const allowed = this.options.allowedOrigins;
+    if (allowed && origin !== undefined && (origin === null || !allowed.includes(origin))) throw originNotAllowed();
     if (req.headers.authorization !== undefined) {
       const identity = await this.authenticator.authenticate(req.headers.authorization);
       return { projectId: identity.projectId, keyId: identity.keyId, credential: 'api_key' };
@@ -85,19 +102,23 @@ export class TicketAdmission {
         'No credential: send a ticket as the "opper-ticket.<client_secret>" subprotocol or ?ticket=, or a bearer runtime key',
       );
     }
-    const ticket = await this.redeem(secret);
+    const ticket = await this.redeem(secret, origin ?? undefined);
     return { projectId: ticket.projectId, keyId: ticket.keyId, credential: 'ticket', ticket };
   }
 
-  /** Consumes the ticket atomically: exactly one upgrade wins, replays get 401. */
-  private async redeem(secret: string): Promise<TicketRecord> {
-    let ticket: TicketRecord | null;
+  /**
+   * Consumes the ticket atomically: exactly one upgrade wins, replays get 401. A ticket bound to
+   * origins is taken only from one of them; from any other it stays unspent and the upgrade gets 403.
+   */
+  private async redeem(secret: string, origin: string | undefined): Promise<TicketRecord> {
+    let ticket: TicketRecord | null | typeof ORIGIN_NOT_ALLOWED;
     try {
-      ticket = await this.tickets.consume(ticketIdOf(secret));
+      ticket = await this.tickets.consumeFrom(ticketIdOf(secret), origin);
     } catch (err) {
       this.logger.error(`Ticket store failed on consume: ${(err as Error)?.message ?? String(err)}`);
       throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.TicketStoreUnavailable, 'The ticket store is unavailable; try again later');
     }
+    if (ticket === ORIGIN_NOT_ALLOWED) throw originNotAllowed();
     if (!ticket) {
       throw new RealtimeApiError(HttpStatus.UNAUTHORIZED, ErrorCode.InvalidTicket, 'Invalid ticket: unknown, expired or already used');
     }

@@ -11,6 +11,7 @@ import { CreateRealtimeSessionDto } from '../session-config/session-config.dto.j
 import { isSessionConfigField, type SessionConfig, type SessionConfigField } from '../session-config/session-config.js';
 import type { MintRequest } from '../tickets/ticket-request.js';
 import { compactConfig } from '../session-config/zero-value.js';
+import { canonicalOrigin } from '../common/origin.js';
 import { assertValid, isPlainObject } from '../session-config/validation.js';
 
 
@@ -25,6 +26,7 @@ export function parseMintRequest(body: unknown): MintRequest {
   if (!isPlainObject(body)) throw badRequest(ErrorCode.InvalidRequest, 'Request body must be a JSON object');
   rejectUnsafeKeys(body, '');
   if (isPlainObject(body.config)) rejectUnsafeKeys(body.config, 'config');
+  if (isPlainObject(body.metadata)) rejectUnsafeKeys(body.metadata, 'metadata');
 
   if (typeof body.ttl_seconds === 'number' && !Number.isInteger(body.ttl_seconds)) {
     throw badRequest(ErrorCode.InvalidTtl, 'ttl_seconds must be an integer', { field: 'ttl_seconds' });
@@ -43,11 +45,17 @@ export function parseMintRequest(body: unknown): MintRequest {
   }
 
   const ttl = (body.ttl_seconds as number | null | undefined) || DEFAULT_TICKET_TTL_SECONDS;
-  return {
+  const request: MintRequest = {
     config: body.config ? compactConfig(body.config as SessionConfig) : {},
     lockedFields,
     ttlSeconds: Math.min(MAX_TICKET_TTL_SECONDS, Math.max(MIN_TICKET_TTL_SECONDS, ttl)),
   };
+  // Both were checked by the DTO (a string map; origins that canonicalOrigin accepts).
+  const metadata = body.metadata as Record<string, string> | null | undefined;
+  if (metadata && Object.keys(metadata).length > 0) request.metadata = { ...metadata };
+  const origins = (body.allowed_origins as string[] | null | undefined) ?? [];
+  if (origins.length > 0) request.allowedOrigins = [...new Set(origins.map((origin) => canonicalOrigin(origin)!))];
+  return request;
 }
 
 /**

@@ -1,5 +1,6 @@
-// POST /v3/realtime-sessions: a backend with a runtime key mints a single-use client secret.
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Inject, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
+// POST /v3/realtime-sessions: a backend with a runtime key mints a single-use client secret
+// (idempotently with an `Idempotency-Key` header); DELETE /v3/realtime-sessions/{id} revokes one.
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Inject, Param, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard, IDENTITY_KEY, type RequestWithIdentity } from '../auth/api-key.guard.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
@@ -8,6 +9,8 @@ import { TicketService } from '../tickets/ticket.service.js';
 import { parseMintRequest } from './mint-request.js';
 
 export interface RealtimeSessionResponse {
+  /** The ticket's public id (`rt_…`): not a secret; revoke the ticket with it. */
+  id: string;
   client_secret: string;
   expires_at: string;
   ws_url: string;
@@ -34,12 +37,27 @@ export class RealtimeSessionsController {
   async create(@Req() req: MintHttpRequest, @Body() body: unknown): Promise<RealtimeSessionResponse> {
     this.tickets.assertEnabled();
     const request = parseMintRequest(jsonBodyOf(req, body));
-    const { secret, record } = await this.tickets.mint(req[IDENTITY_KEY]!, request);
+    const idempotencyKey = req.headers['idempotency-key'];
+    if (Array.isArray(idempotencyKey)) this.tickets.assertIdempotencyKey(idempotencyKey.join(', '));
+    const { secret, record } =
+      typeof idempotencyKey === 'string'
+        ? await this.tickets.mintIdempotent(req[IDENTITY_KEY]!, request, idempotencyKey)
+        : await this.tickets.mint(req[IDENTITY_KEY]!, request);
     return {
+      // Additive (docs/protocol.md §1): the Opper fields keep their names and meaning.
+      id: record.publicId!,
       client_secret: secret,
       expires_at: rfc3339Seconds(record.expiresAt),
       ws_url: this.wsUrl(req, secret),
     };
+  }
+
+  /** Revokes an outstanding ticket of the caller's project: a later upgrade with it gets 401. */
+  @Delete(`${REALTIME_SESSIONS_PATH}/:id`)
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @UseGuards(ApiKeyGuard)
+  async revoke(@Req() req: MintHttpRequest, @Param('id') id: string): Promise<void> {
+    await this.tickets.revoke(req[IDENTITY_KEY]!, id);
   }
 
   // One handler per method, not @All: Fastify refuses an all-methods route beside the POST route on

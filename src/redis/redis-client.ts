@@ -13,6 +13,11 @@ export interface RedisClient {
   disconnect(reconnect?: boolean): void;
   on(event: string | symbol, listener: (...args: any[]) => void): unknown;
   off(event: string | symbol, listener: (...args: any[]) => void): unknown;
+  /**
+   * A new client with the same connection options (ioredis `duplicate()`): the live-session
+   * directory subscribes to terminations on one, since a subscribed connection runs no other command.
+   */
+  duplicate?(): RedisClient;
 }
 
 /** Duck-typing that tells a client apart from connection options. */

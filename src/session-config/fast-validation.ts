@@ -50,6 +50,10 @@ const PURE_CONSTRAINTS = new Set([
   'minLength',
   'isIn',
   'matches',
+  'arrayMaxSize',
+  // session-config/ticket-fields.validators.ts: functions of the value alone.
+  'isStringMap',
+  'isWebOrigin',
 ]);
 
 const NO_FAST_PATH: Check = () => false;

@@ -4,6 +4,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsBoolean,
   IsIn,
@@ -28,6 +29,7 @@ import {
   type ReasoningEffort,
   type TurnDetectionType,
 } from './session-config.js';
+import { ALLOWED_ORIGINS_MAX, IsStringMap, IsWebOrigin } from './ticket-fields.validators.js';
 
 export class TurnDetectionDto {
   @ApiPropertyOptional({ enum: TURN_DETECTION_TYPES, nullable: true, description: 'Who decides when the user stopped speaking: `none` turns detection off.' })
@@ -95,4 +97,8 @@ export class CreateRealtimeSessionDto {
   @IsOptional() @IsArray() @IsString({ each: true }) locked_fields?: string[];
   @ApiPropertyOptional({ type: 'integer', description: 'Ticket lifetime in seconds: absent or 0 → 60, clamped into [1, 300].', example: 60 })
   @IsOptional() @IsInt({ message: 'ttl_seconds must be an integer' }) ttl_seconds?: number;
+  /** The backend's own attribution (end user, plan…): stored with the ticket, never sent to the provider or the browser. */
+  @IsOptional() @IsStringMap() metadata?: Record<string, string>;
+  /** Pages allowed to redeem the ticket: the upgrade's Origin must be one of them. */
+  @IsOptional() @IsArray() @ArrayMaxSize(ALLOWED_ORIGINS_MAX) @IsWebOrigin({ each: true }) allowed_origins?: string[];
 }

@@ -2,6 +2,7 @@
 // with a message naming the variable, never a silent default.
 import { randomBytes } from 'node:crypto';
 import type { StaticApiKey } from '../auth/static-api-key.verifier.js';
+import { canonicalOrigin } from '../common/origin.js';
 import { BUILT_IN_PROVIDERS } from '../providers/built-in-providers.js';
 import type { ProviderSettings } from '../providers/provider-options.js';
 import type { ProviderPlugin } from '../providers/provider-plugin.js';
@@ -78,6 +79,16 @@ export function parseRedis(env: NodeJS.ProcessEnv): RealtimeRedisOptions | undef
   };
 }
 
+/** `REALTIME_ALLOWED_ORIGINS=https://a.example,https://b.example` (absent → any origin). */
+export function parseAllowedOrigins(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return value.split(',').map((entry, i) => {
+    const origin = canonicalOrigin(entry.trim());
+    if (!origin) throw new EnvConfigError(`REALTIME_ALLOWED_ORIGINS entry #${i + 1} must be an origin such as https://app.example.com, got "${entry.trim()}"`);
+    return origin;
+  });
+}
+
 /** `<P>_API_KEY` (absent → provider off) and `<P>_BASE_URL` (an http(s) URL). */
 export function providerCredentials(env: NodeJS.ProcessEnv, prefix: string): ProviderSettings | undefined {
   const apiKey = env[`${prefix}_API_KEY`]?.trim();
@@ -131,6 +142,7 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
       formatAllErrors: true,
       redis: parseRedis(env),
       credentials: providerSettings(env),
+      ...(env.REALTIME_ALLOWED_ORIGINS?.trim() ? { allowedOrigins: parseAllowedOrigins(env.REALTIME_ALLOWED_ORIGINS) } : {}),
       limits: {
         startTimeoutSeconds: parseInteger('REALTIME_START_TIMEOUT_SECONDS', env.REALTIME_START_TIMEOUT_SECONDS, DEFAULT_LIMITS.startTimeoutSeconds, 1, 3600),
         idleTimeoutSeconds: parseInteger('REALTIME_IDLE_TIMEOUT_SECONDS', env.REALTIME_IDLE_TIMEOUT_SECONDS, DEFAULT_LIMITS.idleTimeoutSeconds, 1, 86_400),

@@ -2,7 +2,7 @@
 // that is cleared on shutdown, so the store neither keeps the process alive nor grows unbounded.
 import type { OnModuleDestroy } from '@nestjs/common';
 import type { TicketRecord } from './ticket.record.js';
-import { TicketRepository } from './ticket.repository.js';
+import { ORIGIN_NOT_ALLOWED, TicketRepository, ticketAllowsOrigin, type RevokeOutcome } from './ticket.repository.js';
 
 export interface InMemoryTicketRepositoryOptions {
   /** How often expired tickets are dropped. Default 10 s. */
@@ -11,8 +11,17 @@ export interface InMemoryTicketRepositoryOptions {
   now?: () => number;
 }
 
+interface PublicIndexEntry {
+  id: string;
+  projectId: string;
+  expiresAt: number;
+}
+
 export class InMemoryTicketRepository extends TicketRepository implements OnModuleDestroy {
   private readonly tickets = new Map<string, TicketRecord>();
+  /** Public id → digest, kept as long as the ticket would live (so a redeemed one says so). */
+  private readonly byPublicId = new Map<string, PublicIndexEntry>();
+  private readonly mintResponses = new Map<string, { value: string; expiresAt: number }>();
   private readonly now: () => number;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -25,7 +34,11 @@ export class InMemoryTicketRepository extends TicketRepository implements OnModu
 
   async save(ticket: TicketRecord): Promise<void> {
     if (this.tickets.has(ticket.id)) throw new Error('ticket id collision');
+    if (ticket.publicId !== undefined && this.byPublicId.has(ticket.publicId)) throw new Error('ticket public id collision');
     this.tickets.set(ticket.id, ticket);
+    if (ticket.publicId !== undefined) {
+      this.byPublicId.set(ticket.publicId, { id: ticket.id, projectId: ticket.projectId, expiresAt: ticket.expiresAt });
+    }
   }
 
   async consume(id: string): Promise<TicketRecord | null> {
@@ -39,6 +52,32 @@ export class InMemoryTicketRepository extends TicketRepository implements OnModu
   /** Always ready: the store is this process's memory. */
   override async ping(): Promise<void> {}
 
+  override async consumeFrom(id: string, origin: string | undefined): Promise<TicketRecord | null | typeof ORIGIN_NOT_ALLOWED> {
+    // Check and take without an await between them: atomic within the process.
+    const ticket = this.tickets.get(id);
+    if (ticket && ticket.expiresAt > this.now() && !ticketAllowsOrigin(ticket, origin)) return ORIGIN_NOT_ALLOWED;
+    return this.consume(id);
+  }
+
+  override async revoke(publicId: string, projectId: string): Promise<RevokeOutcome> {
+    const entry = this.byPublicId.get(publicId);
+    if (!entry || entry.projectId !== projectId || entry.expiresAt <= this.now()) return 'not_found';
+    this.byPublicId.delete(publicId);
+    return this.tickets.delete(entry.id) ? 'revoked' : 'already_redeemed';
+  }
+
+  override async saveMintResponse(key: string, value: string, expiresAt: number): Promise<boolean> {
+    const existing = this.mintResponses.get(key);
+    if (existing && existing.expiresAt > this.now()) return false;
+    this.mintResponses.set(key, { value, expiresAt });
+    return true;
+  }
+
+  override async findMintResponse(key: string): Promise<string | null> {
+    const entry = this.mintResponses.get(key);
+    return entry && entry.expiresAt > this.now() ? entry.value : null;
+  }
+
   /** Number of stored (possibly expired, not yet swept) tickets. */
   get size(): number {
     return this.tickets.size;
@@ -48,6 +87,12 @@ export class InMemoryTicketRepository extends TicketRepository implements OnModu
     const now = this.now();
     for (const [id, ticket] of this.tickets) {
       if (ticket.expiresAt <= now) this.tickets.delete(id);
+    }
+    for (const [publicId, entry] of this.byPublicId) {
+      if (entry.expiresAt <= now) this.byPublicId.delete(publicId);
+    }
+    for (const [key, entry] of this.mintResponses) {
+      if (entry.expiresAt <= now) this.mintResponses.delete(key);
     }
   }
 

@@ -1,13 +1,18 @@
 // Ticket store shared by every gateway instance. One key per ticket, `<prefix>ticket:<id>` where the
 // id is the SHA-256 digest of the secret (the secret never reaches Redis), holding the record as
 // JSON and expiring with the ticket. Redemption is one atomic command, so exactly one consume wins
-// across all instances: GETDEL, or a GET+DEL Lua script on servers older than 6.2.
+// across all instances: GETDEL, or a GET+DEL Lua script on servers older than 6.2; at the upgrade,
+// a script that checks the ticket's bound origins and takes it only when the origin is allowed.
+// Beside it, with the same expiry: `<prefix>ticket-id:<public id>` → project and digest (to revoke
+// by public id; revocation is one DEL of the ticket key, so exactly one of revoke and redeem wins),
+// and `<prefix>mint:<project>:<digest of the Idempotency-Key>` → the encrypted mint response.
+// Every command touches one key, so Redis Cluster works too.
 import { Logger } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
 import { RedisScript } from '../redis/redis-script.js';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX } from '../redis/redis.options.js';
 import type { TicketRecord } from './ticket.record.js';
-import { TicketRepository } from './ticket.repository.js';
+import { ORIGIN_NOT_ALLOWED, TicketRepository, type RevokeOutcome } from './ticket.repository.js';
 
 /**
  * How consume takes a ticket. `auto` (default) asks the server its version once (INFO server)
@@ -35,8 +40,34 @@ if value then redis.call('DEL', KEYS[1]) end
 return value
 `);
 
+/**
+ * KEYS[1] ticket; ARGV[1] the upgrade's canonical origin ('' when none). The record, taken; nil when
+ * absent; 0 (left in place) when it lists allowed origins and this is not one of them. The search
+ * for the field name only skips decoding records that cannot have it (JSON escapes the quotes of
+ * any such text inside a value, and a metadata key of that name is not the top-level field).
+ */
+const CONSUME_FROM_ORIGIN = new RedisScript(`
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+if string.find(value, '"allowedOrigins"', 1, true) then
+  local ok, record = pcall(cjson.decode, value)
+  if not ok then return 0 end
+  local origins = record['allowedOrigins']
+  if type(origins) == 'table' and #origins > 0 then
+    local allowed = false
+    for _, origin in ipairs(origins) do
+      if origin == ARGV[1] then allowed = true end
+    end
+    if not allowed then return 0 end
+  end
+end
+redis.call('DEL', KEYS[1])
+return value
+`);
+
 export class RedisTicketRepository extends TicketRepository {
   private readonly logger = new Logger(RedisTicketRepository.name);
+  private readonly basePrefix: string;
   private readonly keyPrefix: string;
   private readonly now: () => number;
   private readonly commandTimeoutMs: number;
@@ -47,7 +78,8 @@ export class RedisTicketRepository extends TicketRepository {
     options: RedisTicketRepositoryOptions = {},
   ) {
     super();
-    this.keyPrefix = `${options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX}ticket:`;
+    this.basePrefix = options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
+    this.keyPrefix = `${this.basePrefix}ticket:`;
     this.now = options.now ?? Date.now;
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
     const strategy = options.consumeStrategy ?? 'auto';
@@ -59,11 +91,63 @@ export class RedisTicketRepository extends TicketRepository {
     return this.keyPrefix + id;
   }
 
+  /** The Redis key of a public ticket id's index entry. */
+  publicIdKeyOf(publicId: string): string {
+    return `${this.basePrefix}ticket-id:${publicId}`;
+  }
+
+  /** The Redis key of a stored mint response (idempotent minting). */
+  mintResponseKeyOf(key: string): string {
+    return `${this.basePrefix}mint:${key}`;
+  }
+
   async save(ticket: TicketRecord): Promise<void> {
     // Redis expires the key with the ticket (PX), so a ticket never redeemed leaves nothing behind.
-    const ttlMs = Math.max(1, Math.ceil(ticket.expiresAt - this.now()));
+    const ttlMs = this.ttlOf(ticket.expiresAt);
     const reply = await this.client.call('SET', this.keyOf(ticket.id), JSON.stringify(ticket), 'PX', ttlMs, 'NX');
     if (reply !== 'OK') throw new Error('ticket id collision');
+    if (ticket.publicId === undefined) return;
+    // Written second: if this fails the mint fails (503) and the ticket, never handed out, expires.
+    const index = JSON.stringify({ projectId: ticket.projectId, id: ticket.id });
+    const indexed = await this.client.call('SET', this.publicIdKeyOf(ticket.publicId), index, 'PX', ttlMs, 'NX');
+    if (indexed !== 'OK') throw new Error('ticket public id collision');
+  }
+
+  override async consumeFrom(id: string, origin: string | undefined): Promise<TicketRecord | null | typeof ORIGIN_NOT_ALLOWED> {
+    const value = await CONSUME_FROM_ORIGIN.run(this.client, [this.keyOf(id)], [origin ?? '']);
+    if (value === null || value === undefined) return null;
+    if (value === 0) return ORIGIN_NOT_ALLOWED;
+    const ticket = JSON.parse(String(value)) as TicketRecord;
+    return ticket.expiresAt > this.now() ? ticket : null;
+  }
+
+  override async revoke(publicId: string, projectId: string): Promise<RevokeOutcome> {
+    const indexKey = this.publicIdKeyOf(publicId);
+    const index = await this.client.call('GET', indexKey);
+    if (index === null || index === undefined) return 'not_found';
+    const entry = JSON.parse(String(index)) as { projectId: string; id: string };
+    if (entry.projectId !== projectId) return 'not_found';
+    // DEL and the redemption's GETDEL / script are each atomic on the same key: one of them wins.
+    const deleted = Number(await this.client.call('DEL', this.keyOf(entry.id)));
+    if (deleted === 1) {
+      await this.client.call('DEL', indexKey);
+      return 'revoked';
+    }
+    return 'already_redeemed';
+  }
+
+  override async saveMintResponse(key: string, value: string, expiresAt: number): Promise<boolean> {
+    const reply = await this.client.call('SET', this.mintResponseKeyOf(key), value, 'PX', this.ttlOf(expiresAt), 'NX');
+    return reply === 'OK';
+  }
+
+  override async findMintResponse(key: string): Promise<string | null> {
+    const value = await this.client.call('GET', this.mintResponseKeyOf(key));
+    return value === null || value === undefined ? null : String(value);
+  }
+
+  private ttlOf(expiresAt: number): number {
+    return Math.max(1, Math.ceil(expiresAt - this.now()));
   }
 
   async consume(id: string): Promise<TicketRecord | null> {

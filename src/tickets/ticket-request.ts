@@ -5,4 +5,8 @@ export interface MintRequest {
   config: SessionConfig;
   lockedFields: SessionConfigField[];
   ttlSeconds: number;
+  /** Validated `metadata`, when given. */
+  metadata?: Record<string, string>;
+  /** Canonical `allowed_origins`, when given (non-empty). */
+  allowedOrigins?: string[];
 }

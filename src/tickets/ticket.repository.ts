@@ -1,6 +1,29 @@
 // The ticket store abstraction. The abstract class is both the type and the DI token, so a host
 // app can provide its own (`{ provide: TicketRepository, useClass: MyStore }`) or override it in tests.
+// `save` and `consume` are all a store must implement; the backend-control operations (origin-bound
+// redemption, revocation, idempotent minting) have defaults so that stores written before them keep
+// working: see each method.
 import type { TicketRecord } from './ticket.record.js';
+
+/** What `consumeFrom` answers when the ticket is live but bound to other origins (it is left unspent). */
+export const ORIGIN_NOT_ALLOWED = 'origin_not_allowed';
+
+/** How a revocation went: `already_redeemed` while the ticket's index outlives its redemption. */
+export type RevokeOutcome = 'revoked' | 'not_found' | 'already_redeemed';
+
+/** Thrown by the defaults of optional operations a custom store does not implement (answered 501). */
+export class UnsupportedTicketOperation extends Error {
+  constructor(readonly operation: string) {
+    super(`This ticket store does not support ${operation}`);
+  }
+}
+
+/** Whether a ticket may be redeemed from `origin` (canonical; undefined when the upgrade sent none). */
+export function ticketAllowsOrigin(ticket: TicketRecord, origin: string | undefined): boolean {
+  const allowed = ticket.allowedOrigins;
+  if (!allowed || allowed.length === 0) return true;
+  return origin !== undefined && allowed.includes(origin);
+}
 
 export abstract class TicketRepository {
   /** Store a new ticket until its `expiresAt`. Must throw when the ticket could not be stored. */
@@ -19,4 +42,44 @@ export abstract class TicketRepository {
    * depends on a server.
    */
   async ping(): Promise<void> {}
+
+  /**
+   * `consume`, but only from an allowed origin: a live ticket whose `allowedOrigins` does not
+   * include `origin` is left in place and `ORIGIN_NOT_ALLOWED` is returned, atomically with any
+   * concurrent consume or revoke (so a wrong-origin upgrade never burns the ticket of a right one).
+   * The default, for stores that only implement `consume`, takes the ticket first and checks after:
+   * the origin is still enforced, but a wrong origin spends the ticket. The built-in stores override it.
+   */
+  async consumeFrom(id: string, origin: string | undefined): Promise<TicketRecord | null | typeof ORIGIN_NOT_ALLOWED> {
+    const ticket = await this.consume(id);
+    if (ticket && !ticketAllowsOrigin(ticket, origin)) return ORIGIN_NOT_ALLOWED;
+    return ticket;
+  }
+
+  /**
+   * Revoke the outstanding ticket with this public id, if it belongs to `projectId` (another
+   * project's id is `not_found`). Exactly one of a revoke and a consume of the same ticket wins.
+   */
+  async revoke(publicId: string, projectId: string): Promise<RevokeOutcome> {
+    void publicId;
+    void projectId;
+    throw new UnsupportedTicketOperation('revocation');
+  }
+
+  /**
+   * Idempotent minting: store `value` (an encrypted mint response) under `key` until `expiresAt`
+   * unless a value is already there. Resolves true when stored, false when another was first.
+   */
+  async saveMintResponse(key: string, value: string, expiresAt: number): Promise<boolean> {
+    void key;
+    void value;
+    void expiresAt;
+    throw new UnsupportedTicketOperation('idempotent minting');
+  }
+
+  /** The value `saveMintResponse` stored under `key`, or null (none, or expired). */
+  async findMintResponse(key: string): Promise<string | null> {
+    void key;
+    throw new UnsupportedTicketOperation('idempotent minting');
+  }
 }

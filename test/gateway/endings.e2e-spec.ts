@@ -170,6 +170,8 @@ describe.each(PLATFORMS)('sessionEvents hook (%s)', (platform) => {
       provider: 'loopback',
       credential: 'ticket',
       startedAt: expect.any(Date),
+      // The public id of the ticket that opened it (no metadata was minted, so none is reported).
+      ticketId: expect.stringMatching(/^rt_[A-Za-z0-9_-]{22}$/),
     });
     expect(hook.ended).toEqual([]);
 

@@ -24,6 +24,8 @@ export interface MintOptions {
   contentType?: string;
   method?: string;
   path?: string;
+  /** Extra request headers (e.g. `Idempotency-Key`). */
+  headers?: Record<string, string>;
 }
 
 export async function request(baseUrl: string, options: MintOptions = {}): Promise<HttpResult> {
@@ -36,6 +38,7 @@ export async function request(baseUrl: string, options: MintOptions = {}): Promi
     headers['content-type'] = 'application/json';
   }
   if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+  Object.assign(headers, options.headers);
   const response = await fetch(baseUrl + (options.path ?? SESSIONS_PATH), { method: options.method ?? 'POST', headers, body });
   return toResult(response.status, response.headers, await response.text());
 }
@@ -102,17 +105,20 @@ function describeResult(result: HttpResult): string {
 }
 
 export interface MintResponse {
+  /** The ticket's public id (`rt_…`), additive to Opper's three fields. */
+  id: string;
   client_secret: string;
   expires_at: string;
   ws_url: string;
 }
 
-/** Asserts a successful mint (200, exactly the three documented keys) and returns its body. */
+/** Asserts a successful mint (200, exactly Opper's three documented keys plus our public `id`) and returns its body. */
 export function expectMinted(result: HttpResult): MintResponse {
   expect(describeResult(result)).toMatch(/^200 /);
   expect(result.headers.get('content-type')).toMatch(/^application\/json/);
   const body = result.json as MintResponse;
-  expect(Object.keys(body).sort()).toEqual(['client_secret', 'expires_at', 'ws_url']);
+  expect(Object.keys(body).sort()).toEqual(['client_secret', 'expires_at', 'id', 'ws_url']);
+  expect(body.id).toMatch(/^rt_[A-Za-z0-9_-]{22}$/);
   expect(typeof body.client_secret).toBe('string');
   expect(typeof body.expires_at).toBe('string');
   expect(typeof body.ws_url).toBe('string');

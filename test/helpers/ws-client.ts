@@ -41,6 +41,8 @@ export interface ConnectOptions {
   authorization?: string;
   /** Extra query string (without `?`), e.g. `ticket=…`. */
   query?: string;
+  /** The `Origin` header, as a browser page at that origin sends it. */
+  origin?: string;
 }
 
 export type UpgradeOutcome =
@@ -81,7 +83,7 @@ export class RealtimeTestClient {
     const authorization = options.authorization ?? (options.bearer !== undefined ? `Bearer ${options.bearer}` : undefined);
     if (authorization !== undefined) headers.authorization = authorization;
 
-    this.ws = new WebSocket(url, protocols, { headers, handshakeTimeout: 10_000 });
+    this.ws = new WebSocket(url, protocols, { headers, handshakeTimeout: 10_000, ...(options.origin !== undefined ? { origin: options.origin } : {}) });
     this.outcome = new Promise<UpgradeOutcome>((resolve) => {
       this.ws.once('open', () => {
         this.upgraded = true;

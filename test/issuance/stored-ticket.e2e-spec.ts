@@ -54,6 +54,8 @@ describe.each(PLATFORMS)('stored ticket (%s)', (platform) => {
       lockedFields: ['tools', 'temperature'],
       createdAt: expect.any(Number),
       expiresAt: expect.any(Number),
+      // The public id the response gave, drawn apart from the secret.
+      publicId: minted.id,
     });
     expect(record.createdAt).toBeGreaterThanOrEqual(before);
     expect(record.createdAt).toBeLessThanOrEqual(after);

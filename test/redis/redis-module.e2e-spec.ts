@@ -5,8 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import {
+  InMemoryLiveSessionDirectory,
   InMemorySessionLimiter,
+  LiveSessionDirectory,
   RealtimeSessionsModule,
+  RedisLiveSessionDirectory,
   InMemoryTicketRepository,
   RedisSessionLimiter,
   RedisTicketRepository,
@@ -45,6 +48,7 @@ describeWithRedis('RealtimeSessionsModule with the redis option', () => {
         expect(app.app.get(SessionLimiter)).toBeInstanceOf(RedisSessionLimiter);
 
         const secrets: string[] = [];
+        const ids: string[] = [];
         for (let i = 0; i < 5; i += 1) {
           const minted = expectMinted(
             await request(app.baseUrl, {
@@ -53,10 +57,19 @@ describeWithRedis('RealtimeSessionsModule with the redis option', () => {
             }),
           );
           secrets.push(minted.client_secret);
+          ids.push(minted.id);
         }
         const keys = await keysUnder(inspect, prefix);
-        expect(keys).toEqual(secrets.map((s) => `${prefix}ticket:${ticketIdOf(s)}`).sort());
-        for (const key of keys) {
+        // One record per ticket, and one index entry per public id (to revoke by it).
+        expect(keys).toEqual(
+          [...secrets.map((s) => `${prefix}ticket:${ticketIdOf(s)}`), ...ids.map((id) => `${prefix}ticket-id:${id}`)].sort(),
+        );
+        for (const key of keys.filter((k) => k.startsWith(`${prefix}ticket-id:`))) {
+          const value = (await inspect.get(key)) as string;
+          for (const secret of secrets) expect(value + key).not.toContain(secret);
+          expect(await inspect.pttl(key)).toBeGreaterThan(118_000);
+        }
+        for (const key of keys.filter((k) => k.startsWith(`${prefix}ticket:`))) {
           const value = (await inspect.get(key)) as string;
           for (const secret of secrets) {
             expect(value).not.toContain(secret);
@@ -143,22 +156,25 @@ describeWithRedis('RealtimeSessionsModule with the redis option', () => {
     expect(connection.client.status).toBe('end');
   });
 
-  it('lets an explicit ticketRepository and sessionLimiter win (and then opens no connection)', async () => {
+  it('lets an explicit ticketRepository, sessionLimiter and liveSessionDirectory win (and then opens no connection)', async () => {
     const tickets = new InMemoryTicketRepository();
     const limiter = new InMemorySessionLimiter();
-    await withRealtimeApp('express', { redis: server.url, ticketRepository: tickets, sessionLimiter: limiter }, async (app) => {
+    const directory = new InMemoryLiveSessionDirectory();
+    await withRealtimeApp('express', { redis: server.url, ticketRepository: tickets, sessionLimiter: limiter, liveSessionDirectory: directory }, async (app) => {
       expect(app.app.get(TicketRepository)).toBe(tickets);
       expect(app.app.get(SessionLimiter)).toBe(limiter);
+      expect(app.app.get(LiveSessionDirectory)).toBe(directory);
       expect(app.app.get(RedisConnection)).toBeNull();
     });
     tickets.close();
   });
 
-  it('uses Redis for whichever of the two is not given explicitly', async () => {
+  it('uses Redis for whichever part is not given explicitly', async () => {
     const limiter = new InMemorySessionLimiter();
     await withRealtimeApp('express', { redis: server.url, sessionLimiter: limiter }, async (app) => {
       expect(app.app.get(TicketRepository)).toBeInstanceOf(RedisTicketRepository);
       expect(app.app.get(SessionLimiter)).toBe(limiter);
+      expect(app.app.get(LiveSessionDirectory)).toBeInstanceOf(RedisLiveSessionDirectory);
     });
   });
 
@@ -166,6 +182,7 @@ describeWithRedis('RealtimeSessionsModule with the redis option', () => {
     await withRealtimeApp('express', {}, async (app) => {
       expect(app.app.get(TicketRepository)).toBeInstanceOf(InMemoryTicketRepository);
       expect(app.app.get(SessionLimiter)).toBeInstanceOf(InMemorySessionLimiter);
+      expect(app.app.get(LiveSessionDirectory)).toBeInstanceOf(InMemoryLiveSessionDirectory);
       expect(app.app.get(RedisConnection)).toBeNull();
     });
   });

@@ -135,4 +135,18 @@ describe('fast validation', () => {
     class Undecorated {}
     expect(passesFastValidation(Undecorated, {})).toBe(false);
   });
+
+  it('takes the fast path for valid metadata and allowed_origins, never for invalid ones', () => {
+    const valid = { metadata: { user_id: 'u_42', plan: 'pro' }, allowed_origins: ['https://app.example.com'] };
+    expect(passesFastValidation(CreateRealtimeSessionDto, valid)).toBe(true);
+    for (const invalid of [
+      { metadata: { user_id: 42 } },
+      { metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) },
+      { metadata: { note: 'x'.repeat(513) } },
+      { allowed_origins: ['https://app.example.com/path'] },
+      { allowed_origins: Array.from({ length: 17 }, (_, i) => `https://a${i}.example.com`) },
+    ]) {
+      expect(passesFastValidation(CreateRealtimeSessionDto, invalid)).toBe(false);
+    }
+  });
 });

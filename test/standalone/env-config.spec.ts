@@ -116,6 +116,21 @@ describe('loadStandaloneConfig', () => {
     });
   });
 
+  describe('REALTIME_ALLOWED_ORIGINS', () => {
+    it('is absent by default (any origin) and lists canonical origins when set', () => {
+      expect(loadStandaloneConfig(KEYS).options.allowedOrigins).toBeUndefined();
+      expect(loadStandaloneConfig({ ...KEYS, REALTIME_ALLOWED_ORIGINS: 'https://App.example.com , http://localhost:3000/' }).options.allowedOrigins).toEqual([
+        'https://app.example.com',
+        'http://localhost:3000',
+      ]);
+    });
+
+    it('stops the server on an entry that is not an origin, naming the variable', () => {
+      expect(() => loadStandaloneConfig({ ...KEYS, REALTIME_ALLOWED_ORIGINS: 'https://a.example/path' })).toThrow(EnvConfigError);
+      expect(() => loadStandaloneConfig({ ...KEYS, REALTIME_ALLOWED_ORIGINS: 'app.example.com' })).toThrow(/REALTIME_ALLOWED_ORIGINS entry #1/);
+    });
+  });
+
   describe('PUBLIC_URL', () => {
     it('is optional', () => {
       expect(loadStandaloneConfig(KEYS).options.publicUrl).toBeUndefined();
