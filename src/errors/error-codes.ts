@@ -16,6 +16,8 @@ export const ErrorCode = {
   UnsupportedReasoningEffort: 'unsupported_reasoning_effort',
   UnsupportedTurnDetection: 'unsupported_turn_detection',
   InvalidIdempotencyKey: 'invalid_idempotency_key',
+  /** A non-zero config field the model's provider declares it cannot honour (never silently dropped). */
+  UnsupportedByProvider: 'unsupported_by_provider',
   // 401: who is asking
   MissingCredentials: 'missing_credentials',
   InvalidAuthorizationHeader: 'invalid_authorization_header',

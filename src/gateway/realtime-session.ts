@@ -207,7 +207,7 @@ export class RealtimeSession {
 
   private update(partial: Record<string, unknown>): void {
     const merged = { ...this.config, ...partial } as Record<string, unknown>;
-    const prepared = this.prepareConfig(partial, merged);
+    const prepared = this.prepareConfig(partial, merged, this.config);
     if (!prepared) return;
     if (prepared.model.id !== this.model!.id) {
       return this.sendError(ErrorCode.InvalidField, 'config.model cannot change during a session');
@@ -223,8 +223,12 @@ export class RealtimeSession {
    * The effective config of a start or update (session-config/, the same rules minting applies).
    * Sends the `field_locked` and refusal error events itself; undefined when the config is refused.
    */
-  private prepareConfig(sent: Record<string, unknown>, requested: Record<string, unknown>): Extract<PreparedConfig, { ok: true }> | undefined {
-    const prepared = prepareSessionConfig({ sent, requested, binding: this.admission.ticket }, this.deps.models);
+  private prepareConfig(
+    sent: Record<string, unknown>,
+    requested: Record<string, unknown>,
+    current?: SessionConfig,
+  ): Extract<PreparedConfig, { ok: true }> | undefined {
+    const prepared = prepareSessionConfig({ sent, requested, binding: this.admission.ticket, current }, this.deps.models);
     for (const field of prepared.overridden) {
       this.sendError(ErrorCode.FieldLocked, `config.${field} is set by the server and cannot be changed`);
     }

@@ -4,8 +4,8 @@ import { HttpStatus } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import type { ModelCatalogue, ModelDefinition } from './model-catalogue.js';
-import type { SessionConfig } from './session-config.js';
-import { isZeroValue } from './zero-value.js';
+import { SESSION_CONFIG_FIELDS, type SessionConfig } from './session-config.js';
+import { isZeroValue, sameConfigValue } from './zero-value.js';
 
 function invalid(code: ErrorCode, message: string, details?: unknown): RealtimeApiError {
   return new RealtimeApiError(HttpStatus.BAD_REQUEST, code, message, details);
@@ -52,5 +52,32 @@ export function assertCapabilities(config: SessionConfig, model: ModelDefinition
       `${model.id} does not support turn_detection.type "${turnType}" (supported: ${model.turnDetectionTypes.join(', ')})`,
       { field: 'turn_detection.type' },
     );
+  }
+}
+
+/**
+ * No silent drops: a non-zero field outside the model's declared `honouredFields` is refused, never
+ * quietly omitted on the way to the provider. Zero values are "unset" and never refused; a model
+ * that declares nothing (a custom provider) is not checked.
+ */
+export function assertHonoured(config: SessionConfig, model: ModelDefinition): void {
+  const honoured = model.honouredFields;
+  if (!honoured) return;
+  for (const field of SESSION_CONFIG_FIELDS) {
+    if (isZeroValue(config[field]) || honoured.includes(field)) continue;
+    throw invalid(ErrorCode.UnsupportedByProvider, `${model.id} cannot honour config.${field}: its provider has no way to apply it`, { field });
+  }
+}
+
+/**
+ * No silent drops mid-session: a `session.update` that changes a field the model declares it cannot
+ * change after the start (`updatableFields`) is refused, naming the field, instead of being ignored.
+ */
+export function assertUpdatable(current: SessionConfig, next: SessionConfig, model: ModelDefinition): void {
+  const updatable = model.updatableFields;
+  if (!updatable) return;
+  for (const field of SESSION_CONFIG_FIELDS) {
+    if (updatable.includes(field) || sameConfigValue(current[field], next[field])) continue;
+    throw invalid(ErrorCode.UnsupportedByProvider, `${model.id} cannot change config.${field} after session.start`, { field });
   }
 }

@@ -6,7 +6,7 @@
 import { HttpStatus } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
-import { assertCapabilities, resolveRealtimeModel } from './capabilities.js';
+import { assertCapabilities, assertHonoured, assertUpdatable, resolveRealtimeModel } from './capabilities.js';
 import { providerOf, type ModelCatalogue, type ModelDefinition } from './model-catalogue.js';
 import { applyOverlay, type TicketBinding } from './overlay.js';
 import { SessionConfigDto } from './session-config.dto.js';
@@ -23,11 +23,13 @@ export interface ModelCheckContext {
 
 /**
  * The model a config names, once the config passes every check: a realtime model of the catalogue,
- * whose capabilities cover the config's non-zero fields, with a configured provider. Throws a 400.
+ * whose capabilities cover the config's non-zero fields, whose provider honours each of them (no
+ * silent drops: `unsupported_by_provider` naming the field), with a configured provider. Throws a 400.
  */
 export function checkModelConfig(config: SessionConfig, context: ModelCheckContext): ModelDefinition {
   const model = resolveRealtimeModel(context.catalogue, config.model as string);
   assertCapabilities(config, model);
+  assertHonoured(config, model);
   // A model nobody can serve would only fail later (in the browser, for a minted ticket).
   if (!context.hasProvider(model.id)) {
     throw new RealtimeApiError(
@@ -52,6 +54,8 @@ export interface ConfigRequest {
   requested: Record<string, unknown>;
   /** The ticket's binding; absent for bearer sessions (no overlay). */
   binding: TicketBinding | undefined;
+  /** At `session.update`: the live effective config (fields the model cannot change mid-session are refused). */
+  current?: SessionConfig;
 }
 
 export type PreparedConfig =
@@ -72,7 +76,9 @@ export function prepareSessionConfig(request: ConfigRequest, context: ModelCheck
     return { ok: false, overridden, error: new RealtimeApiError(HttpStatus.BAD_REQUEST, ErrorCode.ModelRequired, 'config.model is required') };
   }
   try {
-    return { ok: true, config, model: checkModelConfig(config, context), overridden };
+    const model = checkModelConfig(config, context);
+    if (request.current) assertUpdatable(request.current, config, model);
+    return { ok: true, config, model, overridden };
   } catch (err) {
     return refused(err, overridden);
   }

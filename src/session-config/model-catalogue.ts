@@ -21,8 +21,13 @@ export interface ModelDefinition {
   turnDetectionTypes?: TurnDetectionType[];
   /** A translation model (takes `translation_target_language`). */
   translation?: boolean;
-  /** Config fields the provider acts on for this model (declared; not yet enforced). Absent: unknown. */
+  /** Config fields the provider acts on for this model; a non-zero other field is refused (`unsupported_by_provider`). Absent: not checked. */
   honouredFields?: readonly SessionConfigField[];
+  /**
+   * Fields a `session.update` may change; changing another is refused (`unsupported_by_provider`).
+   * Absent: every honoured field.
+   */
+  updatableFields?: readonly SessionConfigField[];
   /** The longest session the provider allows, when it has a limit of its own. */
   sessionLimitSeconds?: number;
 }

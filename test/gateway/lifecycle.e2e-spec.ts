@@ -150,6 +150,26 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
       await client.start(LOOPBACK);
     });
 
+    it('refuses a field the provider cannot honour (unsupported_by_provider naming it) at start and at update, and drops nothing', async () => {
+      const client = await open();
+      client.send({ type: 'session.start', config: { ...LOOPBACK, instructions: 'Speak like a pirate' } });
+      const refused = await client.nextError();
+      expect(refused.error.code).toBe('unsupported_by_provider');
+      expect(refused.error.message).toContain('config.instructions');
+      expect(client.ofType('session.started')).toEqual([]);
+      // Zero values are unset: never refused.
+      await client.start({ ...LOOPBACK, instructions: '', temperature: 0, reasoning_effort: null });
+      client.send({ type: 'session.update', config: { temperature: 0.6 } });
+      const update = await client.nextError();
+      expect(update.error.code).toBe('unsupported_by_provider');
+      expect(update.error.message).toContain('config.temperature');
+      // The session goes on, with its config unchanged.
+      client.send({ type: 'text.input', text: 'still here' });
+      client.send({ type: 'response.create' });
+      expect((await client.next('text.delta')).delta).toBe('still here');
+      expect(client.ofType('session.terminating')).toEqual([]);
+    });
+
     it('refuses a second session.start on a live session (non-fatal)', async () => {
       const client = await open();
       await client.start(LOOPBACK);

@@ -5,13 +5,15 @@ import { createHttpApp, withHttpApp, type HttpApp, type Platform } from './http-
 /** A runtime key of project `proj_a`. */
 export const RUNTIME_KEY: StaticApiKey = { key: 'rtk-test-runtime-key-a', projectId: 'proj_a', keyId: 'key_a' };
 
-/** A config using every §4 field, valid for openai/gpt-realtime-2. */
+/**
+ * A config using every §4 field openai/gpt-realtime-2 honours (all but `temperature` and
+ * `translation_target_language`, which it refuses with `unsupported_by_provider`).
+ */
 export const FULL_OPENAI_CONFIG = {
   model: 'openai/gpt-realtime-2',
   instructions: 'You are a helpful assistant.',
   voice: 'marin',
   modalities: ['audio', 'text'],
-  temperature: 0.8,
   reasoning_effort: 'low',
   input_audio_format: 'pcm16',
   output_audio_format: 'pcm16',
@@ -23,8 +25,10 @@ export const FULL_OPENAI_CONFIG = {
     { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
     { name: 'hang_up' },
   ],
-  translation_target_language: 'en-US',
 };
+
+/** Every §4 field set, schema-valid (no one model honours all of them: for the DTO checks). */
+export const EVERY_FIELD_CONFIG = { ...FULL_OPENAI_CONFIG, temperature: 0.8, translation_target_language: 'en-US' };
 
 /**
  * Provider keys so tickets for every catalogue model can be minted (minting refuses a model whose

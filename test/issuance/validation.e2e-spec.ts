@@ -153,6 +153,28 @@ describe.each(PLATFORMS)('mint validation (%s)', (platform) => {
       expectMinted(await mint({ config: FULL_OPENAI_CONFIG, locked_fields: ['instructions', 'tools'], ttl_seconds: 30 }));
     });
 
+    it('a bound field the provider cannot honour → 400 unsupported_by_provider naming it, never dropped', async () => {
+      const error = expectError(await mint({ config: { model: 'openai/gpt-realtime-2', temperature: 0.7 } }), 400, 'unsupported_by_provider');
+      expect(error.details).toEqual({ field: 'temperature' });
+      expect(error.message).toContain('temperature');
+      expect(expectError(await mint({ config: { model: 'loopback/echo', instructions: 'Be brief.' } }), 400, 'unsupported_by_provider').details).toEqual({
+        field: 'instructions',
+      });
+      expect(
+        expectError(await mint({ config: { model: 'gemini/gemini-3.1-flash-live-preview', input_transcription_model: 'whisper-1' } }), 400, 'unsupported_by_provider')
+          .details,
+      ).toEqual({ field: 'input_transcription_model' });
+      // The same field where the provider honours it.
+      expectMinted(await mint({ config: { model: 'gemini/gemini-3.1-flash-live-preview', temperature: 0.7 } }));
+    });
+
+    it('zero values are unset, never refused as unhonoured', async () => {
+      expectMinted(
+        await mint({ config: { model: 'loopback/echo', instructions: '', temperature: 0, reasoning_effort: null, input_transcription_model: '', translation_target_language: '' } }),
+      );
+      expectMinted(await mint({ config: { model: 'openai/gpt-realtime-2', temperature: null, translation_target_language: '' } }));
+    });
+
     it('capabilities are not checked without a bound model (checked at session start)', async () => {
       expectMinted(await mint({ config: { voice: 'ara', reasoning_effort: 'high' } }));
     });

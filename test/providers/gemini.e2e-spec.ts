@@ -151,10 +151,13 @@ describe.each(PLATFORMS)('Gemini Live through the gateway (%s)', (platform) => {
     expect(client.ofType('response.completed')).toHaveLength(1);
   });
 
-  it('session.update is ignored: nothing reaches Gemini, and locked fields stay locked', async () => {
+  it('session.update is refused (Gemini takes no change after setup), never silently ignored; nothing reaches Gemini', async () => {
     const { client, upstream } = await start();
     client.send({ type: 'session.update', config: { voice: 'Puck', temperature: 0.2, instructions: 'You are a pirate now.' } });
     await client.nextError('field_locked');
+    expect((await client.nextError('unsupported_by_provider')).error.message).toContain('config.temperature'); // voice and instructions are bound
+    // Sending what is already in force changes nothing, so it is not refused.
+    client.send({ type: 'session.update', config: {} });
     await client.settle(100);
     expect(upstream.received).toEqual([{ setup: EXPECTED_SETUP }]);
     expect(client.ofType('session.terminating')).toEqual([]);

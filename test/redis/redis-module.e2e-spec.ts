@@ -53,7 +53,7 @@ describeWithRedis('RealtimeSessionsModule with the redis option', () => {
           const minted = expectMinted(
             await request(app.baseUrl, {
               apiKey: RUNTIME_KEY.key,
-              json: { config: { ...LOOPBACK, instructions: 'Only about the weather' }, locked_fields: ['voice'], ttl_seconds: 120 },
+              json: { config: { model: 'openai/gpt-realtime-2', instructions: 'Only about the weather' }, locked_fields: ['voice'], ttl_seconds: 120 },
             }),
           );
           secrets.push(minted.client_secret);
@@ -79,7 +79,7 @@ describeWithRedis('RealtimeSessionsModule with the redis option', () => {
           expect(record).toMatchObject({
             projectId: RUNTIME_KEY.projectId,
             keyId: RUNTIME_KEY.keyId,
-            config: { model: 'loopback/echo', instructions: 'Only about the weather' },
+            config: { model: 'openai/gpt-realtime-2', instructions: 'Only about the weather' },
             lockedFields: ['voice'],
           });
           expect(record.expiresAt - record.createdAt).toBe(120_000);

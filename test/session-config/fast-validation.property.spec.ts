@@ -9,7 +9,7 @@ import { validateSync } from 'class-validator';
 import fc from 'fast-check';
 import { passesFastValidation } from '../../src/session-config/fast-validation.js';
 import { CreateRealtimeSessionDto, SessionConfigDto } from '../../src/session-config/session-config.dto.js';
-import { FULL_OPENAI_CONFIG } from '../helpers/realtime-app.js';
+import { EVERY_FIELD_CONFIG } from '../helpers/realtime-app.js';
 
 const OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, validationError: { target: false, value: false } };
 
@@ -127,8 +127,8 @@ describe('fast validation', () => {
   });
 
   it('takes the fast path for a full valid config, and never for non-objects or unknown DTOs', () => {
-    expect(passesFastValidation(SessionConfigDto, FULL_OPENAI_CONFIG)).toBe(true);
-    expect(passesFastValidation(CreateRealtimeSessionDto, { config: FULL_OPENAI_CONFIG, locked_fields: ['instructions'], ttl_seconds: 60 })).toBe(true);
+    expect(passesFastValidation(SessionConfigDto, EVERY_FIELD_CONFIG)).toBe(true);
+    expect(passesFastValidation(CreateRealtimeSessionDto, { config: EVERY_FIELD_CONFIG, locked_fields: ['instructions'], ttl_seconds: 60 })).toBe(true);
     for (const value of [null, [], 'x', 1, Object.create({ model: 'x' })]) {
       expect(passesFastValidation(SessionConfigDto, value)).toBe(false);
     }

@@ -12,8 +12,12 @@ export const GEMINI_LIVE_PATH = '/ws/google.ai.generativelanguage.v1beta.Generat
 
 const GEMINI_VOICES = ['Puck', 'Charon', 'Kore', 'Fenrir', 'Aoede', 'Leda', 'Orus', 'Zephyr'];
 
-/** What `setup` takes (gemini-setup.ts); formats are PCM16 by contract. `session.update` changes nothing. */
-const GEMINI_HONOURED_FIELDS = configFieldsExcept('input_transcription_model');
+/**
+ * What `setup` takes (gemini-setup.ts); formats are PCM16 by contract. Gemini picks its own
+ * transcription model; `translationConfig` goes only to translation models.
+ */
+const GEMINI_HONOURED_FIELDS = configFieldsExcept('input_transcription_model', 'translation_target_language');
+const GEMINI_TRANSLATE_HONOURED_FIELDS = configFieldsExcept('input_transcription_model');
 
 /**
  * docs/providers.md §3: a connection lives about 10 min, then `goAway`; the gateway does not resume
@@ -34,6 +38,8 @@ export const geminiProvider = defineProvider({
       voices: GEMINI_VOICES,
       defaultVoice: 'Aoede',
       honouredFields: GEMINI_HONOURED_FIELDS,
+      // Gemini takes no configuration after `setup`: a change is refused, not ignored.
+      updatableFields: [],
       sessionLimitSeconds: GEMINI_SESSION_LIMIT_SECONDS,
     },
     {
@@ -42,7 +48,8 @@ export const geminiProvider = defineProvider({
       inputSampleRate: 16000,
       outputSampleRate: 24000,
       translation: true,
-      honouredFields: GEMINI_HONOURED_FIELDS,
+      honouredFields: GEMINI_TRANSLATE_HONOURED_FIELDS,
+      updatableFields: [],
       sessionLimitSeconds: GEMINI_SESSION_LIMIT_SECONDS,
     },
     { id: 'gemini/gemini-2.5-flash', realtime: false },

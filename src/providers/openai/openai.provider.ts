@@ -11,7 +11,10 @@ import { OPENAI_DIALECT } from './openai-dialect.js';
 
 const OPENAI_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'];
 
-/** What the GA session takes (`temperature` has no place in it and is not sent). */
+/**
+ * What the GA session takes: `temperature` has no place in it, and the adapter sends no target
+ * language, so both are refused rather than dropped.
+ */
 const OPENAI_HONOURED_FIELDS = configFieldsExcept('temperature', 'translation_target_language');
 
 /** docs/providers.md §1: `session_expired` after 60 minutes. */

@@ -26,8 +26,9 @@ export const xaiProvider = defineProvider({
       voices: XAI_VOICES,
       defaultVoice: 'ara',
       turnDetectionTypes: ['server_vad'],
-      // The flat xAI session takes these; `temperature` and `output_transcription` have no field.
-      honouredFields: configFieldsExcept('temperature', 'output_transcription', 'translation_target_language'),
+      // The flat xAI session has no `temperature`. xAI always transcribes its answer; the adapter
+      // relays that transcript only when `output_transcription` is on, so that field is honoured.
+      honouredFields: configFieldsExcept('temperature', 'translation_target_language'),
       // docs/providers.md §2: sessions last at most an hour.
       sessionLimitSeconds: 3600,
     },

@@ -88,7 +88,7 @@ export interface DemoTicket {
   /** Path of the WebSocket endpoint on this server. */
   ws_path: string;
   /** What the ticket binds (the page shows it; the gateway enforces it). */
-  bound: { model: string; instructions: string };
+  bound: { model: string; instructions?: string };
 }
 
 @Controller()
@@ -159,7 +159,10 @@ export class DemoController implements OnModuleInit {
       throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.TicketsDisabled, 'The demo has no API key to mint tickets with');
     }
     const identity = await this.authenticator.authenticateKey(apiKey.key);
-    const bound = { model, instructions: DEMO_INSTRUCTIONS };
+    // Instructions only where the model honours them: a bound field it cannot honour is refused
+    // at mint (unsupported_by_provider), and the loopback echo has no use for them.
+    const honoursInstructions = available.find((m) => m.id === model)?.honouredFields?.includes('instructions') ?? true;
+    const bound = honoursInstructions ? { model, instructions: DEMO_INSTRUCTIONS } : { model };
     const { secret, record } = await this.tickets.mint(identity, {
       config: bound,
       lockedFields: [],
