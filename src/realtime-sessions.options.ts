@@ -1,5 +1,6 @@
 // Module options and their defaults, in one place. Everything a host app can configure.
 import type { ApiKeyVerifier } from './auth/api-key-verifier.js';
+import type { ClientIpResolver } from './auth/rate-limits.js';
 import type { Clock } from './common/clock.js';
 import type { StaticApiKey } from './auth/static-api-key.verifier.js';
 import type { SessionEventsHook } from './gateway/session-events.js';
@@ -59,6 +60,12 @@ export interface RealtimeSessionsModuleOptions extends ProviderOptions {
   redis?: RealtimeRedisConfig;
   /** The clock sessions read for their timeouts. Default: the system clock; tests pass their own. */
   clock?: Clock;
+  /**
+   * The client address that `limits.upgradesPerIpPerSecond` counts per. Default: the socket's peer
+   * address. Behind a reverse proxy, return the address your proxy reports (e.g. the last hop of
+   * `X-Forwarded-For` that your proxy appends), or every client shares the proxy's budget.
+   */
+  clientIp?: ClientIpResolver;
 }
 
 export function resolveOptions(options: RealtimeSessionsModuleOptions): ResolvedRealtimeSessionsOptions {

@@ -22,6 +22,9 @@ export const ErrorCode = {
   InvalidApiKey: 'invalid_api_key',
   NotRuntimeKey: 'not_runtime_key',
   KeyWithoutProject: 'key_without_project',
+  // 429: too much, too fast (abuse limits)
+  RateLimited: 'rate_limited',
+  TooManyOutstandingTickets: 'too_many_outstanding_tickets',
   // 404 / 405 / 413 / 415: the route or the transport
   NotFound: 'not_found',
   MethodNotAllowed: 'method_not_allowed',

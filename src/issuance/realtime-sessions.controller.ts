@@ -1,6 +1,7 @@
 // POST /v3/realtime-sessions: a backend with a runtime key mints a single-use client secret.
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Inject, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard, IDENTITY_KEY, type RequestWithIdentity } from '../auth/api-key.guard.js';
+import { RateLimits } from '../auth/rate-limits.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { RESOLVED_OPTIONS, REALTIME_SESSIONS_PATH, REALTIME_SOCKET_PATH, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
@@ -25,6 +26,7 @@ export class RealtimeSessionsController {
 
   constructor(
     private readonly tickets: TicketService,
+    private readonly rateLimits: RateLimits,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
   ) {}
 
@@ -33,6 +35,8 @@ export class RealtimeSessionsController {
   @UseGuards(ApiKeyGuard)
   async create(@Req() req: MintHttpRequest, @Body() body: unknown): Promise<RealtimeSessionResponse> {
     this.tickets.assertEnabled();
+    // Counted before the body is read: a key flooding with invalid bodies is throttled all the same.
+    await this.rateLimits.consumeMint(req[IDENTITY_KEY]!.keyId);
     const request = parseMintRequest(jsonBodyOf(req, body));
     const { secret, record } = await this.tickets.mint(req[IDENTITY_KEY]!, request);
     return {

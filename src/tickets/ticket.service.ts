@@ -11,7 +11,7 @@ import { ModelCatalogue } from '../session-config/model-catalogue.js';
 import { generateTicketSecret, ticketIdOf } from './ticket-secret.js';
 import type { MintRequest } from './ticket-request.js';
 import type { TicketRecord } from './ticket.record.js';
-import { TicketRepository } from './ticket.repository.js';
+import { OutstandingTicketLimitError, TicketRepository } from './ticket.repository.js';
 
 export interface MintedTicket {
   /** The client secret: returned to the minting backend once, never stored or logged. */
@@ -61,8 +61,15 @@ export class TicketService {
       expiresAt: now + request.ttlSeconds * 1000,
     };
     try {
-      await this.repository.save(record);
+      await this.repository.save(record, { maxOutstandingPerProject: this.options.limits.maxOutstandingTicketsPerProject });
     } catch (err) {
+      if (err instanceof OutstandingTicketLimitError) {
+        throw new RealtimeApiError(
+          HttpStatus.TOO_MANY_REQUESTS,
+          ErrorCode.TooManyOutstandingTickets,
+          `This project already holds ${this.options.limits.maxOutstandingTicketsPerProject} unredeemed tickets; redeem or let some expire first`,
+        );
+      }
       this.logger.error(`Ticket store failed on save: ${(err as Error)?.message ?? String(err)}`);
       throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.TicketStoreUnavailable, 'The ticket store is unavailable; no ticket was issued');
     }

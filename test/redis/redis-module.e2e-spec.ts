@@ -54,8 +54,14 @@ describeWithRedis('RealtimeSessionsModule with the redis option', () => {
           );
           secrets.push(minted.client_secret);
         }
-        const keys = await keysUnder(inspect, prefix);
+        const allKeys = await keysUnder(inspect, prefix);
+        // Beside the tickets: the project's outstanding-ticket set (ticket ids) and the key's mint counter.
+        const keys = allKeys.filter((key) => key.startsWith(`${prefix}ticket:`));
         expect(keys).toEqual(secrets.map((s) => `${prefix}ticket:${ticketIdOf(s)}`).sort());
+        expect(allKeys.filter((key) => !keys.includes(key))).toEqual([`${prefix}outstanding:${RUNTIME_KEY.projectId}`, `${prefix}rl:mint:${RUNTIME_KEY.keyId}`]);
+        const outstanding = await inspect.zrange(`${prefix}outstanding:${RUNTIME_KEY.projectId}`, '0', '-1');
+        expect(outstanding.sort()).toEqual(secrets.map((s) => ticketIdOf(s)).sort());
+        for (const key of allKeys) for (const secret of secrets) expect(key).not.toContain(secret);
         for (const key of keys) {
           const value = (await inspect.get(key)) as string;
           for (const secret of secrets) {
