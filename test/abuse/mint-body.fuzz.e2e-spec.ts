@@ -102,7 +102,7 @@ describe.each(PLATFORMS)('mint body fuzzing (%s)', (platform) => {
     const depth = 5000;
     for (const [body, field] of [
       [`{"config":${'['.repeat(depth)}${']'.repeat(depth)}}`, 'config.0.0'],
-      [`{"config":{"model":"loopback/echo","tools":[{"name":"t","parameters":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}]}}`, 'config.tools.0'],
+      [`{"config":{"model":"loopback/echo","turn_detection":${'['.repeat(depth)}${']'.repeat(depth)}}}`, 'config.turn_detection.0'],
     ]) {
       const response = await fetch(`${app.baseUrl}/v3/realtime-sessions`, { method: 'POST', headers: { authorization: `Bearer ${RUNTIME_KEY.key}`, 'content-type': 'application/json' }, body });
       const answer = (await response.json()) as { error: { code: string; details: { field: string } } };
