@@ -9,6 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { createRequire } from 'node:module';
 import { WebSocketServer } from 'ws';
 import { RateLimits } from '../auth/rate-limits.js';
 import { REALTIME_SOCKET_PATH, RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
@@ -21,6 +22,23 @@ import { TicketAdmission } from './ticket-admission.js';
 /** What ws itself requires of a handshake (ws 8 `handleUpgrade`); checked before a ticket is spent. */
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
+/**
+ * ws's own Sec-WebSocket-Protocol parser (on its CommonJS export, which the ESM wrapper and the
+ * types leave out): it throws exactly where ws's handleUpgrade would answer 400.
+ */
+const parseSubprotocols = (createRequire(import.meta.url)('ws') as { subprotocol: { parse(header: string): Set<string> } }).subprotocol.parse;
+
+function validProtocolHeader(header: string | undefined): boolean {
+  if (header === undefined) return true;
+  try {
+    parseSubprotocols(header);
+    return true;
+  } catch {
+    // Empty entries, duplicates (a ticket offered twice), characters outside a token.
+    return false;
+  }
+}
+
 function isWebSocketHandshake(req: IncomingMessage): boolean {
   const key = req.headers['sec-websocket-key'];
   const version = Number(req.headers['sec-websocket-version']);
@@ -29,7 +47,9 @@ function isWebSocketHandshake(req: IncomingMessage): boolean {
     req.headers.upgrade?.toLowerCase() === 'websocket' &&
     typeof key === 'string' &&
     WEBSOCKET_KEY.test(key) &&
-    (version === 13 || version === 8)
+    (version === 13 || version === 8) &&
+    // Otherwise ws would refuse the upgrade (400) after admission had already consumed the ticket.
+    validProtocolHeader(req.headers['sec-websocket-protocol'])
   );
 }
 
