@@ -57,7 +57,8 @@ function listenBareWs(app: INestApplication): void {
 
 const moduleOptions: RealtimeSessionsModuleOptions = {
   apiKeys: [{ key: BENCH_KEY, projectId: BENCH_PROJECT, keyId: BENCH_KEY_ID }],
-  limits: { maxSessionsPerProject: 1_000_000 },
+  // The bench measures throughput from one key and one address: abuse limits out of its way.
+  limits: { maxSessionsPerProject: 1_000_000, mintsPerKeyPerSecond: 10_000_000, upgradesPerIpPerSecond: 10_000_000, maxOutstandingTicketsPerProject: 100_000_000 },
   ...(config.store === 'redis' ? { redis: config.redisUrl! } : {}),
   ...(config.openaiBaseUrl ? { openai: { apiKey: 'sk-bench', baseUrl: config.openaiBaseUrl } } : {}),
 };

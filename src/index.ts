@@ -18,9 +18,11 @@ export { ApiKeyGuard } from './auth/api-key.guard.js';
 export {
   TicketRepository,
   ORIGIN_NOT_ALLOWED,
+  OutstandingTicketLimitError,
   UnsupportedTicketOperation,
   ticketAllowsOrigin,
   type RevokeOutcome,
+  type TicketSaveOptions,
 } from './tickets/ticket.repository.js';
 export { InMemoryTicketRepository, type InMemoryTicketRepositoryOptions } from './tickets/in-memory-ticket.repository.js';
 export { RedisTicketRepository, type RedisTicketRepositoryOptions, type ConsumeStrategy } from './tickets/redis-ticket.repository.js';
@@ -68,6 +70,7 @@ export { type Clock, systemClock } from './common/clock.js';
 export { CloseCode } from './errors/close-codes.js';
 export { SessionEventsHook, NoopSessionEventsHook, type SessionStartedEvent, type SessionEndedEvent } from './gateway/session-events.js';
 export { SessionLimiter, InMemorySessionLimiter } from './gateway/session-limiter.js';
+export { RateLimits, socketPeerAddress, type ClientIpResolver, type RateLimitSettings, type RateLimitStore } from './auth/rate-limits.js';
 export { RedisSessionLimiter, type RedisSessionLimiterOptions } from './gateway/redis-session-limiter.js';
 export {
   RealtimeProvider,

@@ -4,6 +4,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { ApiKeyAuthenticator } from './auth/api-key.authenticator.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { ApiKeyVerifier } from './auth/api-key-verifier.js';
+import { RateLimits } from './auth/rate-limits.js';
 import { StaticApiKeyVerifier } from './auth/static-api-key.verifier.js';
 import { RealtimeErrorFilter } from './errors/realtime-error.filter.js';
 import { RealtimeEndpoint } from './gateway/realtime-endpoint.js';
@@ -19,7 +20,7 @@ import { RealtimeSessionsController } from './issuance/realtime-sessions.control
 import { LiveSessionsController } from './issuance/live-sessions.controller.js';
 import { InMemoryLiveSessionDirectory, LiveSessionDirectory } from './live-sessions/live-session-directory.js';
 import { RedisLiveSessionDirectory } from './live-sessions/redis-live-session-directory.js';
-import { RESOLVED_OPTIONS } from './common/module-settings.js';
+import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from './common/module-settings.js';
 import { ConfigurableModuleClass, REALTIME_SESSIONS_MODULE_OPTIONS } from './realtime-sessions.module-definition.js';
 import {
   REALTIME_SESSIONS_PATH,
@@ -90,6 +91,17 @@ const providers: Provider[] = [
     provide: SESSION_CLOCK,
     inject: [REALTIME_SESSIONS_MODULE_OPTIONS],
     useFactory: (options: RealtimeSessionsModuleOptions) => options.clock ?? systemClock,
+  },
+  {
+    // Counters on the module's Redis connection when there is one (shared by every instance).
+    provide: RateLimits,
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RESOLVED_OPTIONS, RedisConnection],
+    useFactory: (options: RealtimeSessionsModuleOptions, resolved: ResolvedRealtimeSessionsOptions, redis: RedisConnection | null) =>
+      new RateLimits(
+        resolved.limits,
+        redis ? { kind: 'redis', client: redis.client, keyPrefix: redis.options.keyPrefix } : { kind: 'memory' },
+        options.clientIp,
+      ),
   },
   ApiKeyAuthenticator,
   ApiKeyGuard,

@@ -2,6 +2,7 @@
 import type { ApiKeyVerifier } from './auth/api-key-verifier.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import type { ClientIpResolver } from './auth/rate-limits.js';
 import type { Clock } from './common/clock.js';
 import { canonicalOrigin } from './common/origin.js';
 import type { LiveSessionDirectory } from './live-sessions/live-session-directory.js';
@@ -77,6 +78,12 @@ export interface RealtimeSessionsModuleOptions extends ProviderOptions {
   liveSessionDirectory?: LiveSessionDirectory;
   /** This instance's name in the live-session list. Default `<hostname>:<pid>:<random>`. */
   instanceId?: string;
+  /**
+   * The client address that `limits.upgradesPerIpPerSecond` counts per. Default: the socket's peer
+   * address. Behind a reverse proxy, return the address your proxy reports (e.g. the last hop of
+   * `X-Forwarded-For` that your proxy appends), or every client shares the proxy's budget.
+   */
+  clientIp?: ClientIpResolver;
 }
 
 export function resolveOptions(options: RealtimeSessionsModuleOptions): ResolvedRealtimeSessionsOptions {

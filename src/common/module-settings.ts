@@ -20,6 +20,12 @@ export interface SessionLimits {
   highWaterMarkBytes: number;
   /** A peer that stays over the mark this long is terminated (`slow_consumer`). */
   slowConsumerSeconds: number;
+  /** Mints one API key may make per second → else 429 `rate_limited` with `Retry-After`. */
+  mintsPerKeyPerSecond: number;
+  /** Upgrade attempts on /v3/realtime one client IP may make per second → else 429 `rate_limited`. */
+  upgradesPerIpPerSecond: number;
+  /** Minted, not yet redeemed, unexpired tickets one project may hold → else 429 `too_many_outstanding_tickets`. */
+  maxOutstandingTicketsPerProject: number;
 }
 
 export const DEFAULT_LIMITS: SessionLimits = {
@@ -30,6 +36,10 @@ export const DEFAULT_LIMITS: SessionLimits = {
   maxSessionsPerProject: 100,
   highWaterMarkBytes: 1024 * 1024,
   slowConsumerSeconds: 10,
+  // Abuse limits: generous, so that a real backend (or a load test) never meets them by accident.
+  mintsPerKeyPerSecond: 1000,
+  upgradesPerIpPerSecond: 1000,
+  maxOutstandingTicketsPerProject: 100_000,
 };
 
 export const DEFAULT_TICKET_TTL_SECONDS = 60;

@@ -33,6 +33,9 @@ export const ErrorCode = {
   SessionNotFound: 'session_not_found',
   TicketAlreadyRedeemed: 'ticket_already_redeemed',
   IdempotencyKeyReused: 'idempotency_key_reused',
+  // 429: too much, too fast (abuse limits)
+  RateLimited: 'rate_limited',
+  TooManyOutstandingTickets: 'too_many_outstanding_tickets',
   // 404 / 405 / 413 / 415: the route or the transport
   NotFound: 'not_found',
   MethodNotAllowed: 'method_not_allowed',

@@ -35,6 +35,9 @@ export class RealtimeErrorFilter extends BaseExceptionFilter {
     const { status, body } = this.render(exception, adapter.getRequestMethod(request), path);
     // Only the minting route's 405 is known to allow POST; a host route's 405 (formatAllErrors) is not.
     if (status === HttpStatus.METHOD_NOT_ALLOWED && path.replace(/\/+$/, '') === REALTIME_SESSIONS_PATH) adapter.setHeader(response, 'Allow', 'POST');
+    if (exception instanceof RealtimeApiError && exception.retryAfterSeconds !== undefined) {
+      adapter.setHeader(response, 'Retry-After', String(exception.retryAfterSeconds));
+    }
     if (adapter.isHeadersSent(response)) return;
     adapter.reply(response, body, status);
   }

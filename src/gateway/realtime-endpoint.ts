@@ -9,7 +9,9 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { createRequire } from 'node:module';
 import { WebSocketServer } from 'ws';
+import { RateLimits } from '../auth/rate-limits.js';
 import { REALTIME_SOCKET_PATH, RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError, toErrorBody } from '../errors/realtime-api.error.js';
@@ -20,6 +22,23 @@ import { TicketAdmission } from './ticket-admission.js';
 /** What ws itself requires of a handshake (ws 8 `handleUpgrade`); checked before a ticket is spent. */
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
+/**
+ * ws's own Sec-WebSocket-Protocol parser (on its CommonJS export, which the ESM wrapper and the
+ * types leave out): it throws exactly where ws's handleUpgrade would answer 400.
+ */
+const parseSubprotocols = (createRequire(import.meta.url)('ws') as { subprotocol: { parse(header: string): Set<string> } }).subprotocol.parse;
+
+function validProtocolHeader(header: string | undefined): boolean {
+  if (header === undefined) return true;
+  try {
+    parseSubprotocols(header);
+    return true;
+  } catch {
+    // Empty entries, duplicates (a ticket offered twice), characters outside a token.
+    return false;
+  }
+}
+
 function isWebSocketHandshake(req: IncomingMessage): boolean {
   const key = req.headers['sec-websocket-key'];
   const version = Number(req.headers['sec-websocket-version']);
@@ -28,7 +47,9 @@ function isWebSocketHandshake(req: IncomingMessage): boolean {
     req.headers.upgrade?.toLowerCase() === 'websocket' &&
     typeof key === 'string' &&
     WEBSOCKET_KEY.test(key) &&
-    (version === 13 || version === 8)
+    (version === 13 || version === 8) &&
+    // Otherwise ws would refuse the upgrade (400) after admission had already consumed the ticket.
+    validProtocolHeader(req.headers['sec-websocket-protocol'])
   );
 }
 
@@ -50,6 +71,7 @@ export class RealtimeEndpoint implements OnApplicationBootstrap, OnModuleDestroy
     private readonly adapterHost: HttpAdapterHost,
     private readonly admission: TicketAdmission,
     private readonly registry: SessionRegistry,
+    private readonly rateLimits: RateLimits,
     @Inject(RESOLVED_OPTIONS) options: ResolvedRealtimeSessionsOptions,
   ) {
     this.wss = new WebSocketServer({
@@ -94,16 +116,23 @@ export class RealtimeEndpoint implements OnApplicationBootstrap, OnModuleDestroy
   };
 
   private async accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // Node's HTTP server stops watching an upgraded socket for errors; until ws takes it over, a
+    // reset while this waits must not become an uncaught 'error'.
+    const onError = () => socket.destroy();
+    socket.on('error', onError);
+    try {
+      // Every attempt counts, well-formed or not, and the refusal comes before any ticket is read.
+      await this.rateLimits.consumeUpgrade(req);
+    } catch (err) {
+      this.refuse(socket, err);
+      return;
+    }
     if (!isWebSocketHandshake(req)) {
       // ws answers a broken handshake (400/405) itself; it cannot upgrade one, but were it to,
       // the socket is not admitted and is cut at once.
       this.wss.handleUpgrade(req, socket, head, (ws) => ws.terminate());
       return;
     }
-    // Node's HTTP server stops watching an upgraded socket for errors; until ws takes it over, a
-    // reset during admission must not become an uncaught 'error'.
-    const onError = () => socket.destroy();
-    socket.on('error', onError);
     let admission;
     try {
       admission = await this.admission.admit(req);
@@ -137,10 +166,12 @@ export class RealtimeEndpoint implements OnApplicationBootstrap, OnModuleDestroy
     }
     if (!socket.writable) return void socket.destroy();
     const json = JSON.stringify(body);
+    const retryAfter = err instanceof RealtimeApiError && err.retryAfterSeconds !== undefined ? `Retry-After: ${err.retryAfterSeconds}\r\n` : '';
     socket.once('finish', () => socket.destroy());
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
         'Connection: close\r\n' +
+        retryAfter +
         'Content-Type: application/json\r\n' +
         `Content-Length: ${Buffer.byteLength(json)}\r\n` +
         '\r\n' +

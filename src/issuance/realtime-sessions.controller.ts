@@ -2,6 +2,7 @@
 // (idempotently with an `Idempotency-Key` header); DELETE /v3/realtime-sessions/{id} revokes one.
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Inject, Param, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard, IDENTITY_KEY, type RequestWithIdentity } from '../auth/api-key.guard.js';
+import { RateLimits } from '../auth/rate-limits.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { RESOLVED_OPTIONS, REALTIME_SESSIONS_PATH, REALTIME_SOCKET_PATH, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
@@ -28,6 +29,7 @@ export class RealtimeSessionsController {
 
   constructor(
     private readonly tickets: TicketService,
+    private readonly rateLimits: RateLimits,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
   ) {}
 
@@ -36,6 +38,8 @@ export class RealtimeSessionsController {
   @UseGuards(ApiKeyGuard)
   async create(@Req() req: MintHttpRequest, @Body() body: unknown): Promise<RealtimeSessionResponse> {
     this.tickets.assertEnabled();
+    // Counted before the body is read: a key flooding with invalid bodies is throttled all the same.
+    await this.rateLimits.consumeMint(req[IDENTITY_KEY]!.keyId);
     const request = parseMintRequest(jsonBodyOf(req, body));
     const idempotencyKey = req.headers['idempotency-key'];
     if (Array.isArray(idempotencyKey)) this.tickets.assertIdempotencyKey(idempotencyKey.join(', '));

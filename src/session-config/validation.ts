@@ -44,12 +44,43 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
+ * Deepest nesting of objects and arrays accepted anywhere in a validated input. class-transformer
+ * and class-validator recurse once per level: a body nested a few thousand levels deep (a few kB of
+ * `[[[[…`) would overflow the stack and surface as a 500. No config needs more than a JSON schema's
+ * handful of levels.
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/** The field (path of at most three keys) under which `plain` nests deeper than MAX_NESTING_DEPTH, if any. */
+function tooDeepField(plain: Record<string, unknown>, prefix: string): string | undefined {
+  // Iterative on purpose: the check must not itself recurse.
+  const stack: Array<[unknown, number, string]> = [[plain, 0, prefix]];
+  while (stack.length > 0) {
+    const [value, depth, field] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_NESTING_DEPTH) return field;
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      if (typeof child !== 'object' || child === null) continue;
+      const path = depth < 3 ? (field ? `${field}.${key}` : key) : field;
+      stack.push([child, depth + 1, path]);
+    }
+  }
+  return undefined;
+}
+
+/**
  * Validates a plain JSON object against a DTO class and throws a 400 RealtimeApiError listing every
  * problem; the message names the first. `prefix` is prepended to field paths (e.g. `config`).
  */
 export function assertValid<T extends object>(dto: ClassConstructor<T>, plain: Record<string, unknown>, prefix = ''): void {
   // Valid input (the common case) skips class-validator's generic executor; see fast-validation.ts.
   if (passesFastValidation(dto, plain)) return;
+  const deep = tooDeepField(plain, prefix);
+  if (deep !== undefined) {
+    const message = `${deep || 'The body'} is nested more than ${MAX_NESTING_DEPTH} levels deep`;
+    throw new RealtimeApiError(HttpStatus.BAD_REQUEST, ErrorCode.InvalidField, message, { field: deep, errors: [{ field: deep, message }] });
+  }
   const instance = plainToInstance(dto, plain, { enableImplicitConversion: false });
   const errors = validateSync(instance, VALIDATOR_OPTIONS);
   if (errors.length === 0) return;

@@ -149,6 +149,15 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
         maxSessionSeconds: parseInteger('REALTIME_MAX_SESSION_SECONDS', env.REALTIME_MAX_SESSION_SECONDS, DEFAULT_LIMITS.maxSessionSeconds, 1, 7 * 86_400),
         maxFrameBytes: parseInteger('REALTIME_MAX_FRAME_BYTES', env.REALTIME_MAX_FRAME_BYTES, DEFAULT_LIMITS.maxFrameBytes, 1024, 256 * 1024 * 1024),
         maxSessionsPerProject: parseInteger('REALTIME_MAX_SESSIONS_PER_PROJECT', env.REALTIME_MAX_SESSIONS_PER_PROJECT, DEFAULT_LIMITS.maxSessionsPerProject, 1, 1_000_000),
+        mintsPerKeyPerSecond: parseInteger('REALTIME_MINTS_PER_KEY_PER_SECOND', env.REALTIME_MINTS_PER_KEY_PER_SECOND, DEFAULT_LIMITS.mintsPerKeyPerSecond, 1, 10_000_000),
+        upgradesPerIpPerSecond: parseInteger('REALTIME_UPGRADES_PER_IP_PER_SECOND', env.REALTIME_UPGRADES_PER_IP_PER_SECOND, DEFAULT_LIMITS.upgradesPerIpPerSecond, 1, 10_000_000),
+        maxOutstandingTicketsPerProject: parseInteger(
+          'REALTIME_MAX_OUTSTANDING_TICKETS_PER_PROJECT',
+          env.REALTIME_MAX_OUTSTANDING_TICKETS_PER_PROJECT,
+          DEFAULT_LIMITS.maxOutstandingTicketsPerProject,
+          1,
+          100_000_000,
+        ),
       },
     },
   };

@@ -7,12 +7,25 @@
 // by public id; revocation is one DEL of the ticket key, so exactly one of revoke and redeem wins),
 // and `<prefix>mint:<project>:<digest of the Idempotency-Key>` → the encrypted mint response.
 // Every command touches one key, so Redis Cluster works too.
+//
+// The outstanding-ticket cap: each project has a sorted set `<prefix>outstanding:<project>` of its
+// unredeemed ticket ids scored by expiry (the Redis server's clock). Saving reserves a place in it
+// with one script (drop expired, count, add) sent in the same round trip as the ticket's SET;
+// redemption removes the id. Every command touches one key, so this works on Redis Cluster too.
+// Should a removal be lost (Redis unreachable right after a redemption), the id still counts until
+// its ticket's expiry: the cap errs on the side of refusing, never of letting more through.
 import { Logger } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
-import { RedisScript } from '../redis/redis-script.js';
+import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX } from '../redis/redis.options.js';
 import type { TicketRecord } from './ticket.record.js';
-import { ORIGIN_NOT_ALLOWED, TicketRepository, type RevokeOutcome } from './ticket.repository.js';
+import {
+  ORIGIN_NOT_ALLOWED,
+  OutstandingTicketLimitError,
+  TicketRepository,
+  type RevokeOutcome,
+  type TicketSaveOptions,
+} from './ticket.repository.js';
 
 /**
  * How consume takes a ticket. `auto` (default) asks the server its version once (INFO server)
@@ -65,10 +78,22 @@ redis.call('DEL', KEYS[1])
 return value
 `);
 
+/** KEYS[1] outstanding set; ARGV: ticket id, max, ttl ms. 1 = reserved, 0 = the project is full. */
+const RESERVE = new RedisScript(`${LUA_SERVER_NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+local expiry = now + tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], expiry, ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], last[2])
+return 1
+`);
+
 export class RedisTicketRepository extends TicketRepository {
   private readonly logger = new Logger(RedisTicketRepository.name);
   private readonly basePrefix: string;
   private readonly keyPrefix: string;
+  private readonly outstandingPrefix: string;
   private readonly now: () => number;
   private readonly commandTimeoutMs: number;
   private strategy: Promise<'getdel' | 'script'> | undefined;
@@ -80,6 +105,7 @@ export class RedisTicketRepository extends TicketRepository {
     super();
     this.basePrefix = options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
     this.keyPrefix = `${this.basePrefix}ticket:`;
+    this.outstandingPrefix = `${this.basePrefix}outstanding:`;
     this.now = options.now ?? Date.now;
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
     const strategy = options.consumeStrategy ?? 'auto';
@@ -101,11 +127,15 @@ export class RedisTicketRepository extends TicketRepository {
     return `${this.basePrefix}mint:${key}`;
   }
 
-  async save(ticket: TicketRecord): Promise<void> {
+  /** The Redis key of a project's outstanding-ticket set. */
+  outstandingKeyOf(projectId: string): string {
+    return this.outstandingPrefix + projectId;
+  }
+
+  async save(ticket: TicketRecord, options: TicketSaveOptions = {}): Promise<void> {
     // Redis expires the key with the ticket (PX), so a ticket never redeemed leaves nothing behind.
     const ttlMs = this.ttlOf(ticket.expiresAt);
-    const reply = await this.client.call('SET', this.keyOf(ticket.id), JSON.stringify(ticket), 'PX', ttlMs, 'NX');
-    if (reply !== 'OK') throw new Error('ticket id collision');
+    await this.store(ticket, ttlMs, options.maxOutstandingPerProject);
     if (ticket.publicId === undefined) return;
     // Written second: if this fails the mint fails (503) and the ticket, never handed out, expires.
     const index = JSON.stringify({ projectId: ticket.projectId, id: ticket.id });
@@ -113,11 +143,41 @@ export class RedisTicketRepository extends TicketRepository {
     if (indexed !== 'OK') throw new Error('ticket public id collision');
   }
 
+  /** The ticket's SET, and with a cap its place in the project's outstanding set, in one round trip. */
+  private async store(ticket: TicketRecord, ttlMs: number, max: number | undefined): Promise<void> {
+    const set = this.client.call('SET', this.keyOf(ticket.id), JSON.stringify(ticket), 'PX', ttlMs, 'NX');
+    if (max === undefined) {
+      if ((await set) !== 'OK') throw new Error('ticket id collision');
+      return;
+    }
+    // A refused reservation deletes the ticket it stored: its secret was never handed out, so
+    // nobody could have redeemed it in between.
+    const outstanding = this.outstandingKeyOf(ticket.projectId);
+    const [reserved, stored] = await Promise.allSettled([RESERVE.run(this.client, [outstanding], [ticket.id, max, ttlMs]), set]);
+    const ok = reserved.status === 'fulfilled' && Number(reserved.value) === 1 && stored.status === 'fulfilled' && stored.value === 'OK';
+    if (ok) return;
+    if (stored.status === 'fulfilled' && stored.value === 'OK') this.client.call('DEL', this.keyOf(ticket.id)).catch(() => undefined);
+    if (reserved.status === 'fulfilled' && Number(reserved.value) === 1) this.client.call('ZREM', outstanding, ticket.id).catch(() => undefined);
+    if (reserved.status === 'rejected') throw reserved.reason;
+    if (stored.status === 'rejected') throw stored.reason;
+    if (Number(reserved.value) !== 1) throw new OutstandingTicketLimitError(ticket.projectId);
+    throw new Error('ticket id collision');
+  }
+
+  /**
+   * A ticket taken (redeemed or revoked) is no longer outstanding. Not awaited: the outcome is
+   * already decided, and a lost removal only keeps the id counted until the ticket's expiry.
+   */
+  private noLongerOutstanding(projectId: string, id: string): void {
+    this.client.call('ZREM', this.outstandingKeyOf(projectId), id).catch(() => undefined);
+  }
+
   override async consumeFrom(id: string, origin: string | undefined): Promise<TicketRecord | null | typeof ORIGIN_NOT_ALLOWED> {
     const value = await CONSUME_FROM_ORIGIN.run(this.client, [this.keyOf(id)], [origin ?? '']);
     if (value === null || value === undefined) return null;
     if (value === 0) return ORIGIN_NOT_ALLOWED;
     const ticket = JSON.parse(String(value)) as TicketRecord;
+    this.noLongerOutstanding(ticket.projectId, id);
     return ticket.expiresAt > this.now() ? ticket : null;
   }
 
@@ -130,6 +190,7 @@ export class RedisTicketRepository extends TicketRepository {
     // DEL and the redemption's GETDEL / script are each atomic on the same key: one of them wins.
     const deleted = Number(await this.client.call('DEL', this.keyOf(entry.id)));
     if (deleted === 1) {
+      this.noLongerOutstanding(projectId, entry.id);
       await this.client.call('DEL', indexKey);
       return 'revoked';
     }
@@ -154,6 +215,7 @@ export class RedisTicketRepository extends TicketRepository {
     const value = await this.take(this.keyOf(id));
     if (value === null || value === undefined) return null;
     const ticket = JSON.parse(String(value)) as TicketRecord;
+    this.noLongerOutstanding(ticket.projectId, id);
     // PX already expired it on the server's clock; this keeps the contract exact on ours too.
     return ticket.expiresAt > this.now() ? ticket : null;
   }

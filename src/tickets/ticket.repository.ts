@@ -25,9 +25,30 @@ export function ticketAllowsOrigin(ticket: TicketRecord, origin: string | undefi
   return origin !== undefined && allowed.includes(origin);
 }
 
+/** What a save must respect beyond storing the ticket. */
+export interface TicketSaveOptions {
+  /**
+   * At most this many unexpired, unredeemed tickets per project, counting the new one (on every
+   * instance that shares the store). A store that is full throws OutstandingTicketLimitError.
+   */
+  maxOutstandingPerProject?: number;
+}
+
+/** Thrown by `save` when the project already holds its limit of outstanding tickets (nothing was stored). */
+export class OutstandingTicketLimitError extends Error {
+  constructor(readonly projectId: string) {
+    super('too many outstanding tickets');
+    this.name = 'OutstandingTicketLimitError';
+  }
+}
+
 export abstract class TicketRepository {
-  /** Store a new ticket until its `expiresAt`. Must throw when the ticket could not be stored. */
-  abstract save(ticket: TicketRecord): Promise<void>;
+  /**
+   * Store a new ticket until its `expiresAt`. Must throw when the ticket could not be stored, and
+   * throw OutstandingTicketLimitError (storing nothing) when `options.maxOutstandingPerProject` is
+   * reached. A custom store that ignores the option simply has no cap.
+   */
+  abstract save(ticket: TicketRecord, options?: TicketSaveOptions): Promise<void>;
 
   /**
    * Atomically take the ticket with this id: the first call for a live ticket resolves the record,

@@ -13,7 +13,7 @@ import { IDEMPOTENCY_KEY, idempotencySlot, openMint, requestFingerprint, sealMin
 import { generatePublicTicketId, generateTicketSecret, PUBLIC_TICKET_ID, ticketIdOf } from './ticket-secret.js';
 import type { MintRequest } from './ticket-request.js';
 import type { TicketRecord } from './ticket.record.js';
-import { TicketRepository, UnsupportedTicketOperation } from './ticket.repository.js';
+import { OutstandingTicketLimitError, TicketRepository, UnsupportedTicketOperation } from './ticket.repository.js';
 
 export interface MintedTicket {
   /** The client secret: returned to the minting backend (only), never stored in plain form or logged. */
@@ -74,8 +74,15 @@ export class TicketService {
       ...(request.allowedOrigins ? { allowedOrigins: request.allowedOrigins } : {}),
     };
     try {
-      await this.repository.save(record);
+      await this.repository.save(record, { maxOutstandingPerProject: this.options.limits.maxOutstandingTicketsPerProject });
     } catch (err) {
+      if (err instanceof OutstandingTicketLimitError) {
+        throw new RealtimeApiError(
+          HttpStatus.TOO_MANY_REQUESTS,
+          ErrorCode.TooManyOutstandingTickets,
+          `This project already holds ${this.options.limits.maxOutstandingTicketsPerProject} unredeemed tickets; redeem or let some expire first`,
+        );
+      }
       this.logger.error(`Ticket store failed on save: ${(err as Error)?.message ?? String(err)}`);
       throw storeUnavailable('The ticket store is unavailable; no ticket was issued');
     }

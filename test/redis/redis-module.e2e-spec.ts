@@ -59,17 +59,26 @@ describeWithRedis('RealtimeSessionsModule with the redis option', () => {
           secrets.push(minted.client_secret);
           ids.push(minted.id);
         }
-        const keys = await keysUnder(inspect, prefix);
-        // One record per ticket, and one index entry per public id (to revoke by it).
-        expect(keys).toEqual(
-          [...secrets.map((s) => `${prefix}ticket:${ticketIdOf(s)}`), ...ids.map((id) => `${prefix}ticket-id:${id}`)].sort(),
-        );
-        for (const key of keys.filter((k) => k.startsWith(`${prefix}ticket-id:`))) {
+        const allKeys = await keysUnder(inspect, prefix);
+        // One record per ticket; one index entry per public id (to revoke by it); the project's
+        // outstanding-ticket set (ticket ids) and the key's mint counter.
+        const keys = allKeys.filter((key) => key.startsWith(`${prefix}ticket:`));
+        expect(keys).toEqual(secrets.map((s) => `${prefix}ticket:${ticketIdOf(s)}`).sort());
+        const indexKeys = allKeys.filter((key) => key.startsWith(`${prefix}ticket-id:`));
+        expect(indexKeys).toEqual(ids.map((id) => `${prefix}ticket-id:${id}`).sort());
+        expect(allKeys.filter((key) => !keys.includes(key) && !indexKeys.includes(key))).toEqual([
+          `${prefix}outstanding:${RUNTIME_KEY.projectId}`,
+          `${prefix}rl:mint:${RUNTIME_KEY.keyId}`,
+        ]);
+        const outstanding = await inspect.zrange(`${prefix}outstanding:${RUNTIME_KEY.projectId}`, '0', '-1');
+        expect(outstanding.sort()).toEqual(secrets.map((s) => ticketIdOf(s)).sort());
+        for (const key of allKeys) for (const secret of secrets) expect(key).not.toContain(secret);
+        for (const key of indexKeys) {
           const value = (await inspect.get(key)) as string;
-          for (const secret of secrets) expect(value + key).not.toContain(secret);
+          for (const secret of secrets) expect(value).not.toContain(secret);
           expect(await inspect.pttl(key)).toBeGreaterThan(118_000);
         }
-        for (const key of keys.filter((k) => k.startsWith(`${prefix}ticket:`))) {
+        for (const key of keys) {
           const value = (await inspect.get(key)) as string;
           for (const secret of secrets) {
             expect(value).not.toContain(secret);
