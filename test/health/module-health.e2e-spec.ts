@@ -155,6 +155,8 @@ describeWithRedisProcess('module readiness against a real Redis', () => {
       const frozen = await ready(app.baseUrl);
       server.resume();
       expect(frozen.status).toBe(503);
+      expect(frozen.body.error.ticket_store.status).toBe('down');
+      expect(frozen.body.error.session_limiter.status).toBe('down');
       expect(frozen.ms).toBeLessThan(COMMAND_TIMEOUT_MS + SLACK_MS);
 
       const recoveryMs = await untilReady(app.baseUrl, 200);
