@@ -11,6 +11,12 @@ export {
   type SessionLimits,
   type RealtimeSessionsModuleOptions,
 } from './realtime-sessions.options.js';
+// Health and drain (issue 10).
+export { DEFAULT_DRAIN_TIMEOUT_MS, type RealtimeHealthOptions } from './realtime-sessions.options.js';
+export { DrainState, ReadinessChecks, pingCheck, installGracefulDrain, type ReadinessCheck, type Pingable, type GracefulDrainOptions, type GracefulDrainHandle } from './health/index.js';
+export { drainRealtimeSessions, installRealtimeDrain, type RealtimeDrainOptions } from './realtime-drain.js';
+// The OpenAPI description (the mint route carries it; this serves /docs and /docs-json).
+export { describeRealtimeApi, buildRealtimeApiDocument, MINT_ERROR_CODES, type RealtimeApiDocsOptions } from './openapi/index.js';
 export { ApiKeyVerifier, type ApiKeyIdentity, type ApiKeyKind } from './auth/api-key-verifier.js';
 export { StaticApiKeyVerifier, type StaticApiKey } from './auth/static-api-key.verifier.js';
 export { ApiKeyAuthenticator, type RuntimeIdentity } from './auth/api-key.authenticator.js';

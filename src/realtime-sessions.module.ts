@@ -14,6 +14,8 @@ import { TicketAdmission } from './gateway/ticket-admission.js';
 import { NoopSessionEventsHook, SessionEventsHook } from './gateway/session-events.js';
 import { RedisSessionLimiter } from './gateway/redis-session-limiter.js';
 import { InMemorySessionLimiter, SessionLimiter } from './gateway/session-limiter.js';
+import { DrainState } from './health/drain-state.js';
+import { pingCheck, ReadinessChecks } from './health/readiness-check.js';
 import { EmptyJsonBodyMiddleware } from './http/empty-body.middleware.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import { RealtimeSessionsController } from './issuance/realtime-sessions.controller.js';
@@ -60,7 +62,9 @@ const providers: Provider[] = [
     inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RedisConnection],
     useFactory: (options: RealtimeSessionsModuleOptions, redis: RedisConnection | null) =>
       options.ticketRepository ??
-      (redis ? new RedisTicketRepository(redis.client, { keyPrefix: redis.options.keyPrefix }) : new InMemoryTicketRepository()),
+      (redis
+        ? new RedisTicketRepository(redis.client, { keyPrefix: redis.options.keyPrefix, commandTimeoutMs: redis.options.commandTimeoutMs })
+        : new InMemoryTicketRepository()),
   },
   { provide: ModelCatalogue, inject: [ProviderRegistry], useFactory: (registry: ProviderRegistry) => new ModelCatalogue(registry.models()) },
   { provide: ProviderRegistry, inject: [REALTIME_SESSIONS_MODULE_OPTIONS], useFactory: ProviderRegistry.fromOptions },
@@ -75,7 +79,11 @@ const providers: Provider[] = [
     useFactory: (options: RealtimeSessionsModuleOptions, redis: RedisConnection | null) =>
       options.sessionLimiter ??
       (redis
-        ? new RedisSessionLimiter(redis.client, { keyPrefix: redis.options.keyPrefix, leaseTtlMs: redis.options.sessionLeaseTtlMs })
+        ? new RedisSessionLimiter(redis.client, {
+            keyPrefix: redis.options.keyPrefix,
+            leaseTtlMs: redis.options.sessionLeaseTtlMs,
+            commandTimeoutMs: redis.options.commandTimeoutMs,
+          })
         : new InMemorySessionLimiter()),
   },
   {
@@ -103,6 +111,19 @@ const providers: Provider[] = [
         options.clientIp,
       ),
   },
+  // Health and drain (issue 10): one drain state per module instance (mints, upgrades, readiness
+  // and the session registry all watch it); readiness asks the two stores a request depends on.
+  DrainState,
+  {
+    provide: ReadinessChecks,
+    inject: [TicketRepository, SessionLimiter],
+    useFactory: (tickets: TicketRepository, limiter: SessionLimiter) => {
+      const checks = new ReadinessChecks();
+      checks.register(pingCheck('ticket_store', tickets));
+      checks.register(pingCheck('session_limiter', limiter));
+      return checks;
+    },
+  },
   ApiKeyAuthenticator,
   ApiKeyGuard,
   TicketService,
@@ -128,6 +149,8 @@ const providers: Provider[] = [
     TicketAdmission,
     SessionRegistry,
     RealtimeEndpoint,
+    DrainState,
+    ReadinessChecks,
   ],
 })
 export class RealtimeSessionsModule extends ConfigurableModuleClass implements NestModule {

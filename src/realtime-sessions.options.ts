@@ -12,9 +12,10 @@ import type { SessionLimiter } from './gateway/session-limiter.js';
 import type { ProviderOptions } from './providers/provider-options.js';
 import type { RealtimeRedisConfig } from './redis/redis.options.js';
 import type { TicketRepository } from './tickets/ticket.repository.js';
-import { DEFAULT_LIMITS, type ResolvedRealtimeSessionsOptions, type SessionLimits } from './common/module-settings.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_LIMITS, type ResolvedRealtimeSessionsOptions, type SessionLimits } from './common/module-settings.js';
 
 export {
+  DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_LIMITS,
   DEFAULT_TICKET_TTL_SECONDS,
   MAX_TICKET_TTL_SECONDS,
@@ -84,6 +85,31 @@ export interface RealtimeSessionsModuleOptions extends ProviderOptions {
    * `X-Forwarded-For` that your proxy appends), or every client shares the proxy's budget.
    */
   clientIp?: ClientIpResolver;
+  /** Prometheus metrics at GET /metrics (issue 10, metrics half; handled in the module by that work). */
+  metrics?: boolean | object;
+
+  // ---- health and drain (issue 10) ----
+  /**
+   * Serve `GET /health/live` and `GET /health/ready` (@nestjs/terminus). Ready is 503 while the
+   * ticket store or the session limiter cannot answer, and while draining. Default off: a host
+   * may have its own terminus (it can use the exported `ReadinessChecks` and `DrainState`); the
+   * standalone server turns it on. With `forRootAsync`, give it beside `useFactory` (it decides
+   * which routes exist, before the factory runs).
+   */
+  health?: boolean | RealtimeHealthOptions;
+  /**
+   * Once a drain starts (`DrainState.startDrain()`, SIGTERM in the standalone server), how long
+   * live sessions may continue before the rest get `session.terminating` `server_shutdown` and
+   * close 1001. Default 30 000 ms.
+   */
+  drainTimeoutMs?: number;
+}
+
+export interface RealtimeHealthOptions {
+  /** Base path of the two routes. Default `health`. */
+  path?: string;
+  /** Longest wait for one readiness check (ms). Default 1000. */
+  checkTimeoutMs?: number;
 }
 
 export function resolveOptions(options: RealtimeSessionsModuleOptions): ResolvedRealtimeSessionsOptions {
@@ -94,8 +120,19 @@ export function resolveOptions(options: RealtimeSessionsModuleOptions): Resolved
     limits: resolveLimits(options.limits),
     allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
     instanceId: options.instanceId || `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    drainTimeoutMs: resolveDrainTimeout(options),
     // Off unless asked for: a library deployment serves real models only (the standalone server turns it on).
   };
+}
+
+function resolveDrainTimeout(options: RealtimeSessionsModuleOptions): number {
+  if (options.health !== undefined) {
+    // forRoot takes `health` out of the options; it is only here when a forRootAsync factory returned it.
+    throw new Error('RealtimeSessionsModule: with forRootAsync, give `health` beside useFactory, not in the options it returns');
+  }
+  const value = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  if (!Number.isInteger(value) || value < 0) throw new Error('RealtimeSessionsModule: drainTimeoutMs must be a non-negative integer (ms)');
+  return value;
 }
 
 function resolveLimits(overrides: Partial<SessionLimits> = {}): SessionLimits {

@@ -47,6 +47,8 @@ export const MIN_TICKET_TTL_SECONDS = 1;
 export const MAX_TICKET_TTL_SECONDS = 300;
 export const REALTIME_SESSIONS_PATH = '/v3/realtime-sessions';
 export const REALTIME_SOCKET_PATH = '/v3/realtime';
+/** How long live sessions may continue once a drain starts (module option `drainTimeoutMs`). */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /** Options after defaults: what the rest of the module reads. */
 export interface ResolvedRealtimeSessionsOptions {
@@ -58,4 +60,6 @@ export interface ResolvedRealtimeSessionsOptions {
   allowedOrigins: string[] | undefined;
   /** This instance's name in the live-session list. */
   instanceId: string;
+  /** How long live sessions may continue after a drain starts before they get `server_shutdown`. */
+  drainTimeoutMs: number;
 }

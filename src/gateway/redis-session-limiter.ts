@@ -5,8 +5,9 @@
 // dies stop being refreshed and expire by themselves, so its slots come back within one TTL.
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
+import { pingWithin } from '../redis/redis-ping.js';
 import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
-import { DEFAULT_REDIS_KEY_PREFIX, DEFAULT_SESSION_LEASE_TTL_MS } from '../redis/redis.options.js';
+import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX, DEFAULT_SESSION_LEASE_TTL_MS } from '../redis/redis.options.js';
 import { SessionLimiter } from './session-limiter.js';
 
 export interface RedisSessionLimiterOptions {
@@ -16,6 +17,8 @@ export interface RedisSessionLimiterOptions {
   leaseTtlMs?: number;
   /** How often held leases are extended. Default a third of the TTL (two refreshes may fail). */
   refreshIntervalMs?: number;
+  /** Longest wait for `ping()` (ms), whatever the client's own settings. Default 1000. */
+  commandTimeoutMs?: number;
 }
 
 // The key lives exactly as long as its longest lease: a project with no live session leaves nothing.
@@ -56,6 +59,7 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
   private readonly keyPrefix: string;
   private readonly leaseTtlMs: number;
   private readonly refreshIntervalMs: number;
+  private readonly commandTimeoutMs: number;
   /** Leases this instance holds: project → session ids. */
   private readonly held = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | undefined;
@@ -70,6 +74,7 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
     this.keyPrefix = `${options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX}sessions:`;
     this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_SESSION_LEASE_TTL_MS;
     this.refreshIntervalMs = options.refreshIntervalMs ?? Math.max(1, Math.floor(this.leaseTtlMs / 3));
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
     if (!(this.leaseTtlMs > 0) || !(this.refreshIntervalMs > 0) || this.refreshIntervalMs >= this.leaseTtlMs) {
       throw new Error('RedisSessionLimiter: leaseTtlMs must be positive and refreshIntervalMs shorter than it');
     }
@@ -99,6 +104,11 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
     if (this.held.size === 0) this.stopRefreshing();
     // If this fails, the lease is no longer refreshed and expires within one TTL.
     await this.client.call('ZREM', this.keyOf(projectId), sessionId);
+  }
+
+  /** PING within the command timeout: throws when Redis does not answer PONG in time (readiness). */
+  override async ping(): Promise<void> {
+    await pingWithin(this.client, this.commandTimeoutMs);
   }
 
   /** Live leases of a project across all instances. */

@@ -6,6 +6,13 @@ export abstract class SessionLimiter {
   abstract acquire(projectId: string, sessionId: string, max: number): Promise<boolean>;
   /** Free the slot of a session (idempotent). */
   abstract release(projectId: string, sessionId: string): Promise<void>;
+
+  /**
+   * Resolves when the limiter's store can answer right now, throws when it cannot (readiness: GET
+   * /health/ready is 503 while it throws). The default resolves: override it in a limiter that
+   * depends on a server.
+   */
+  async ping(): Promise<void> {}
 }
 
 export class InMemorySessionLimiter extends SessionLimiter {

@@ -2,12 +2,15 @@
 // slot when it closes, and ends them all (1001 `server_shutdown`) when the application shuts down.
 // Started sessions are listed in the live-session directory (so a backend can see them on any
 // instance), and a termination the directory delivers ends the session with `terminated_by_backend`.
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+// During a drain (DrainState) live sessions continue until the drain timeout, then the rest are
+// ended the same way.
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import type WebSocket from 'ws';
 import type { Clock } from '../common/clock.js';
 import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { CloseCode } from '../errors/close-codes.js';
 import { ErrorCode } from '../errors/error-codes.js';
+import { DrainState } from '../health/drain-state.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
 import { LiveSessionDirectory, type LiveSession } from '../live-sessions/live-session-directory.js';
 import { ModelCatalogue } from '../session-config/model-catalogue.js';
@@ -26,7 +29,12 @@ export class SessionRegistry implements OnModuleDestroy {
   private readonly byId = new Map<string, RealtimeSession>();
   private readonly closedWaiters = new Set<() => void>();
   private readonly deps: Omit<RealtimeSessionDeps, 'onClosed'>;
-  private shuttingDown = false;
+  /** Set once every session was told to end (shutdown, or the drain deadline): late arrivals end at once. */
+  private terminating = false;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private readonly unsubscribeDrain: (() => void) | undefined;
+  private resolveDrained!: () => void;
+  private readonly drainDone = new Promise<void>((resolve) => (this.resolveDrained = resolve));
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
@@ -36,6 +44,7 @@ export class SessionRegistry implements OnModuleDestroy {
     private readonly admissions: TicketAdmission,
     @Inject(SESSION_CLOCK) clock: Clock,
     private readonly directory: LiveSessionDirectory,
+    @Optional() private readonly drain?: DrainState,
   ) {
     directory.onTermination((projectId, sessionId) => this.terminate(projectId, sessionId));
     this.deps = {
@@ -46,6 +55,7 @@ export class SessionRegistry implements OnModuleDestroy {
       logger: this.logger,
       clock,
     };
+    this.unsubscribeDrain = drain?.onDrain(() => this.onDrainStarted());
   }
 
   /** Live sessions on this instance. */
@@ -81,7 +91,7 @@ export class SessionRegistry implements OnModuleDestroy {
           });
         }
         this.admissions.release(admission);
-        if (this.sessions.size === 0) for (const done of this.closedWaiters) done();
+        if (this.sessions.size === 0) this.onIdle();
       },
     });
     this.sessions.add(session);
@@ -91,8 +101,8 @@ export class SessionRegistry implements OnModuleDestroy {
         `Project has reached its limit of ${this.options.limits.maxSessionsPerProject} concurrent sessions`,
         CloseCode.Overloaded,
       );
-    } else if (this.shuttingDown) {
-      // Admitted while the application was closing: it would outlive the shutdown.
+    } else if (this.terminating) {
+      // Admitted while the sessions were being ended: it would outlive the shutdown.
       session.end(ErrorCode.ServerShutdown, 'The server is shutting down', CloseCode.GoingAway);
     }
     return session;
@@ -105,16 +115,57 @@ export class SessionRegistry implements OnModuleDestroy {
     session.end(ErrorCode.TerminatedByBackend, 'The session was ended by the application backend', CloseCode.Normal);
   }
 
-  /** Ends every session with `server_shutdown` (1001) and waits briefly for the close handshakes. */
-  async onModuleDestroy(): Promise<void> {
-    this.shuttingDown = true;
+  /**
+   * Ends every live session now with `session.terminating` `server_shutdown` and close 1001, and
+   * waits briefly for the close handshakes. Sessions admitted afterwards end at once too. Used at
+   * the drain deadline (`installGracefulDrain`'s `terminateRemaining`) and on module destroy.
+   */
+  async terminateAll(): Promise<void> {
+    this.terminating = true;
     if (this.sessions.size === 0) return;
     const allClosed = new Promise<void>((resolve) => this.closedWaiters.add(resolve));
-    for (const session of this.sessions) {
+    for (const session of [...this.sessions]) {
       session.end(ErrorCode.ServerShutdown, 'The server is shutting down', CloseCode.GoingAway);
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([allClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
     clearTimeout(timer);
+  }
+
+  /**
+   * Resolves once a drain is over: the last session ended, or the drain deadline passed and the
+   * rest were ended. (Pending until a drain starts.)
+   */
+  drained(): Promise<void> {
+    return this.drainDone;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.unsubscribeDrain?.();
+    clearTimeout(this.drainTimer);
+    await this.terminateAll();
+    this.resolveDrained();
+  }
+
+  private onDrainStarted(): void {
+    this.logger.log(`Draining: ${this.sessions.size} live session(s) may continue for up to ${this.options.drainTimeoutMs} ms`);
+    if (this.sessions.size === 0) return this.resolveDrained();
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      if (this.sessions.size > 0) this.logger.log(`Drain deadline: ending ${this.sessions.size} live session(s) with server_shutdown`);
+      void this.terminateAll().then(this.resolveDrained);
+    }, this.options.drainTimeoutMs);
+    // The deadline alone must not keep a process alive that has nothing else to do.
+    this.drainTimer.unref();
+  }
+
+  private onIdle(): void {
+    const waiters = [...this.closedWaiters];
+    this.closedWaiters.clear();
+    for (const done of waiters) done();
+    if (this.drain?.isDraining) {
+      clearTimeout(this.drainTimer);
+      this.resolveDrained();
+    }
   }
 }

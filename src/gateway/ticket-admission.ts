@@ -4,7 +4,7 @@
 // origin leaves the ticket unspent) → the minting key still active → a per-project slot lease.
 // The lease id is the session's one id: the same `sess_…` in the limiter, `session.started`, the events hook and logs.
 import type { IncomingMessage } from 'node:http';
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ApiKeyAuthenticator } from '../auth/api-key.authenticator.js';
 import { ApiKeyVerifier } from '../auth/api-key-verifier.js';
 import { canonicalOrigin } from '../common/origin.js';
@@ -12,6 +12,7 @@ import { RandomPool } from '../common/random-pool.js';
 import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
+import { DrainState } from '../health/drain-state.js';
 import { ticketIdOf } from '../tickets/ticket-secret.js';
 import type { TicketRecord } from '../tickets/ticket.record.js';
 import { ORIGIN_NOT_ALLOWED, TicketRepository } from '../tickets/ticket.repository.js';
@@ -67,13 +68,25 @@ export class TicketAdmission {
     private readonly tickets: TicketRepository,
     private readonly limiter: SessionLimiter,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
+    @Optional() private readonly drain?: DrainState,
   ) {}
 
   /** Resolves the admission, or throws a RealtimeApiError (401 / 503) to answer before any 101. */
   async admit(req: IncomingMessage): Promise<Admission> {
+    this.assertNotDraining();
     const identity = await this.identify(req);
     const sessionId = newSessionId();
     return { ...identity, sessionId, overLimit: !(await this.lease(identity.projectId, sessionId)) };
+  }
+
+  /**
+   * While draining, a new upgrade is refused before its credential is looked at, so the ticket is
+   * not consumed and the client can redeem it on another instance (503 `server_draining`).
+   */
+  private assertNotDraining(): void {
+    if (this.drain?.isDraining) {
+      throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.ServerDraining, 'This instance is shutting down and takes no new sessions; retry');
+    }
   }
 
   /** Frees the slot of an admission (a no-op for one over the limit, which holds none). */

@@ -4,12 +4,14 @@
 // app-wide error filter cannot turn the 503 into another status or body.
 import { Controller, Get, Inject, Res, ServiceUnavailableException, type Type } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { DrainState } from './drain-state.js';
 import { HEALTH_OPTIONS, type ResolvedHealthOptions } from './health.options.js';
 import { ReadinessChecks } from './readiness-check.js';
 
 export function createHealthController(basePath: string): Type<unknown> {
+  @ApiTags('health')
   @Controller(basePath)
   class HealthController {
     constructor(
@@ -22,11 +24,16 @@ export function createHealthController(basePath: string): Type<unknown> {
     ) {}
 
     @Get('live')
+    @ApiOperation({ summary: 'Liveness: 200 while the process serves HTTP' })
+    @ApiOkResponse({ description: 'The process is alive (terminus body, `status: ok`).' })
     async live(@Res() response: unknown): Promise<void> {
       this.send(response, 200, await this.health.check([]));
     }
 
     @Get('ready')
+    @ApiOperation({ summary: 'Readiness: 200 when the stores answer and the instance is not draining' })
+    @ApiOkResponse({ description: 'Every check is up (terminus body: `info` names each check).' })
+    @ApiServiceUnavailableResponse({ description: 'A check is down or timed out (`error` names it), or the instance is draining (`error.drain`).' })
     async ready(@Res() response: unknown): Promise<void> {
       if (this.drain.isDraining) {
         return this.send(response, 503, { status: 'error', info: {}, error: { drain: { status: 'down', message: 'draining' } }, details: { drain: { status: 'down', message: 'draining' } } });

@@ -1,11 +1,13 @@
 // POST /v3/realtime-sessions: a backend with a runtime key mints a single-use client secret
 // (idempotently with an `Idempotency-Key` header); DELETE /v3/realtime-sessions/{id} revokes one.
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Inject, Param, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import { ApiKeyGuard, IDENTITY_KEY, type RequestWithIdentity } from '../auth/api-key.guard.js';
 import { RateLimits } from '../auth/rate-limits.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { RESOLVED_OPTIONS, REALTIME_SESSIONS_PATH, REALTIME_SOCKET_PATH, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
+import { ApiMintRealtimeSession } from '../openapi/mint-route.decorators.js';
 import { TicketService } from '../tickets/ticket.service.js';
 import { parseMintRequest } from './mint-request.js';
 
@@ -36,6 +38,7 @@ export class RealtimeSessionsController {
   @Post(REALTIME_SESSIONS_PATH)
   @HttpCode(HttpStatus.OK)
   @UseGuards(ApiKeyGuard)
+  @ApiMintRealtimeSession()
   async create(@Req() req: MintHttpRequest, @Body() body: unknown): Promise<RealtimeSessionResponse> {
     this.tickets.assertEnabled();
     // Counted before the body is read: a key flooding with invalid bodies is throttled all the same.
@@ -67,21 +70,25 @@ export class RealtimeSessionsController {
   // One handler per method, not @All: Fastify refuses an all-methods route beside the POST route on
   // the same path (the app would not start). GET also answers HEAD on both platforms.
   @Get(REALTIME_SESSIONS_PATH)
+  @ApiExcludeEndpoint()
   methodNotAllowedGet(): never {
     throw methodNotAllowed();
   }
 
   @Put(REALTIME_SESSIONS_PATH)
+  @ApiExcludeEndpoint()
   methodNotAllowedPut(): never {
     throw methodNotAllowed();
   }
 
   @Patch(REALTIME_SESSIONS_PATH)
+  @ApiExcludeEndpoint()
   methodNotAllowedPatch(): never {
     throw methodNotAllowed();
   }
 
   @Delete(REALTIME_SESSIONS_PATH)
+  @ApiExcludeEndpoint()
   methodNotAllowedDelete(): never {
     throw methodNotAllowed();
   }

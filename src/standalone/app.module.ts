@@ -14,7 +14,12 @@ export class StandaloneAppModule {
       module: StandaloneAppModule,
       imports: [
         ...(ops ? [createPinoLoggerModule({ level: ops.logLevel, format: ops.logFormat })] : []),
-        RealtimeSessionsModule.forRoot(config.options),
+        RealtimeSessionsModule.forRoot({
+          ...config.options,
+          // Operability (issue 10): health on; drain as REALTIME_DRAIN_SECONDS says; metrics as METRICS_ENABLED says.
+          health: true,
+          ...(ops ? { drainTimeoutMs: ops.drainSeconds * 1000, metrics: ops.metricsEnabled } : {}),
+        }),
         ...(config.demo ? [DemoModule.register({ apiKey: config.options.apiKeys?.[0] })] : []),
       ],
     };

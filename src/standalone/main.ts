@@ -2,6 +2,7 @@
 // (see README); with no API keys it runs in a dev mode with one generated key, printed once.
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { installRealtimeDrain } from '../realtime-drain.js';
 import { createStandaloneApp } from './create-app.js';
 import { EnvConfigError, loadStandaloneConfig } from './env-config.js';
 import { loadOpsConfig } from './ops-env.js';
@@ -21,7 +22,12 @@ async function bootstrap(): Promise<void> {
     throw err;
   }
   const app = await createStandaloneApp(config, {}, ops);
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // SIGTERM (what an orchestrator sends) drains: ready turns 503, new mints and upgrades get 503
+  // server_draining, live sessions continue for up to REALTIME_DRAIN_SECONDS, then the rest end with
+  // server_shutdown and the process exits 0; a second SIGTERM exits at once. SIGINT (Ctrl-C at a
+  // terminal) still closes at once: sessions get server_shutdown + 1001 and the process exits.
+  installRealtimeDrain(app, { drainTimeoutMs: ops.drainSeconds * 1000 });
+  app.enableShutdownHooks(['SIGINT']);
   await app.listen(config.port, config.host ?? '0.0.0.0');
   const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
   logger.log(`Realtime gateway listening on ${url}`);

@@ -16,6 +16,7 @@
 // its ticket's expiry: the cap errs on the side of refusing, never of letting more through.
 import { Logger } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
+import { pingWithin } from '../redis/redis-ping.js';
 import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX } from '../redis/redis.options.js';
 import type { TicketRecord } from './ticket.record.js';
@@ -222,16 +223,7 @@ export class RedisTicketRepository extends TicketRepository {
 
   /** PING within the command timeout: throws when Redis does not answer PONG in time (readiness). */
   override async ping(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer PING within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
-    });
-    try {
-      const reply = await Promise.race([this.client.call('PING'), timeout]);
-      if (String(reply) !== 'PONG') throw new Error('Redis answered PING with something other than PONG');
-    } finally {
-      clearTimeout(timer);
-    }
+    await pingWithin(this.client, this.commandTimeoutMs);
   }
 
   /** The strategy in use, once known (`auto` until the first consume asked the server). */

@@ -1,9 +1,10 @@
 // Minting: turns an authenticated, validated request into a stored single-use ticket, optionally
 // idempotent (the same Idempotency-Key and body give the same ticket); and revocation by public id.
 // Fails closed: a ticket that could not be stored is never handed out.
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { RuntimeIdentity } from '../auth/api-key.authenticator.js';
 import { ErrorCode } from '../errors/error-codes.js';
+import { DrainState } from '../health/drain-state.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { assertBindableConfig, type ModelCheckContext } from '../session-config/config-preparation.js';
@@ -39,6 +40,7 @@ export class TicketService {
     catalogue: ModelCatalogue,
     providers: ProviderRegistry,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
+    @Optional() private readonly drain?: DrainState,
   ) {
     this.models = { catalogue, hasProvider: (modelId) => providers.forModel(modelId) !== undefined };
   }
@@ -46,6 +48,11 @@ export class TicketService {
   assertEnabled(): void {
     if (!this.options.ticketsEnabled) {
       throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.TicketsDisabled, 'Realtime tickets are disabled on this deployment');
+    }
+    // A ticket minted now would most likely be redeemed here after upgrades stopped: refuse, so the
+    // backend retries (its load balancer sends the retry to an instance that is not draining).
+    if (this.drain?.isDraining) {
+      throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.ServerDraining, 'This instance is shutting down and issues no new tickets; retry');
     }
   }
 

@@ -72,6 +72,27 @@ describe.each(PLATFORMS)('OpenAPI on %s', (platform) => {
     }
   });
 
+  it('the real mint route is described: request, 200, every error code with its status; the 405 handlers are left out', async () => {
+    const { app, baseUrl } = await startDocumentedApp(platform, { imports: [RealtimeSessionsModule.forRoot({ apiKeys: [RUNTIME_KEY], ...UNREACHABLE_PROVIDERS, health: true })] });
+    try {
+      const doc = (await (await fetch(`${baseUrl}/docs-json`)).json()) as any;
+      const route = doc.paths['/v3/realtime-sessions'];
+      expect(Object.keys(route)).toEqual(['post']);
+      const post = route.post;
+      expect(post.security).toEqual([{ 'runtime-api-key': [] }]);
+      expect(post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateRealtimeSessionDto' });
+      expect(Object.keys(doc.components.schemas.CreateRealtimeSessionDto.properties).sort()).toEqual(['config', 'locked_fields', 'ttl_seconds']);
+      expect(post.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RealtimeSessionResponseDto' });
+      for (const { status, code } of MINT_ERROR_CODES) {
+        expect(post.responses[String(status)].content['application/json'].examples[code].value.error.code).toBe(code);
+      }
+      expect(post.responses['503'].content['application/json'].examples.server_draining).toBeDefined();
+      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '413', '415', '500', '503']);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('ApiMintRealtimeSession describes the body, the 200 and every error code with its status', async () => {
     const { app, baseUrl } = await startDocumentedApp(platform, { controllers: [DecoratedMintController] });
     try {
