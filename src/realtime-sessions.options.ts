@@ -7,6 +7,7 @@ import type { SessionLimiter } from './gateway/session-limiter.js';
 import type { ProviderOptions } from './providers/provider-options.js';
 import type { RealtimeRedisConfig } from './redis/redis.options.js';
 import type { TicketRepository } from './tickets/ticket.repository.js';
+import type { RealtimeMetricsModuleOptions } from './metrics/metrics.module.js';
 import { DEFAULT_LIMITS, type ResolvedRealtimeSessionsOptions, type SessionLimits } from './common/module-settings.js';
 
 export {
@@ -59,6 +60,13 @@ export interface RealtimeSessionsModuleOptions extends ProviderOptions {
   redis?: RealtimeRedisConfig;
   /** The clock sessions read for their timeouts. Default: the system clock; tests pass their own. */
   clock?: Clock;
+
+  /**
+   * Prometheus metrics (prom-client). Off by default. `true`: a registry of the module's own served
+   * at GET /metrics; `{ registry }`: register into the host's registry; `{ path }`: another route,
+   * `path: false` for none (the host serves its registry). RealtimeMetrics is injectable either way.
+   */
+  metrics?: RealtimeMetricsModuleOptions;
 }
 
 export function resolveOptions(options: RealtimeSessionsModuleOptions): ResolvedRealtimeSessionsOptions {

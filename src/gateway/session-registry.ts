@@ -5,6 +5,8 @@ import type WebSocket from 'ws';
 import type { Clock } from '../common/clock.js';
 import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { CloseCode } from '../errors/close-codes.js';
+import { RealtimeLog } from '../logging/realtime-log.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
 import { ModelCatalogue } from '../session-config/model-catalogue.js';
@@ -30,6 +32,7 @@ export class SessionRegistry implements OnModuleDestroy {
     events: SessionEventsHook,
     private readonly admissions: TicketAdmission,
     @Inject(SESSION_CLOCK) clock: Clock,
+    metrics: RealtimeMetrics,
   ) {
     this.deps = {
       limits: options.limits,
@@ -38,6 +41,8 @@ export class SessionRegistry implements OnModuleDestroy {
       events,
       logger: this.logger,
       clock,
+      metrics,
+      log: new RealtimeLog(),
     };
   }
 

@@ -10,9 +10,13 @@ import { RandomPool } from '../common/random-pool.js';
 import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
+import { RealtimeLog } from '../logging/realtime-log.js';
+import { requestIdOf } from '../logging/request-id.js';
+import type { RedemptionOutcome } from '../metrics/metric-labels.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ticketIdOf } from '../tickets/ticket-secret.js';
 import type { TicketRecord } from '../tickets/ticket.record.js';
-import { TicketRepository } from '../tickets/ticket.repository.js';
+import { TicketRepository, type TicketRedemption } from '../tickets/ticket.repository.js';
 import { SessionLimiter } from './session-limiter.js';
 import { offeredProtocols, TICKET_PROTOCOL_PREFIX, ticketProtocolOf } from './subprotocols.js';
 
@@ -30,7 +34,28 @@ export interface Admission {
    * browsers can read why (`session_limit_reached`, close 1013).
    */
   readonly overLimit: boolean;
+  /** The upgrade request's id (`x-request-id`, or a new one): in the redemption and session-end log lines. */
+  readonly requestId?: string;
 }
+
+/** What an admission found out, for its metric and log line (filled in as it goes). */
+interface AdmissionTrail {
+  outcome?: RedemptionOutcome;
+  projectId?: string;
+  keyId?: string;
+  credential?: 'ticket' | 'api_key';
+  waitedSeconds?: number;
+}
+
+/** The outcome an admission refused with, from its error code (ticket refusals are told apart where they happen). */
+const OUTCOME_OF_CODE: Partial<Record<string, RedemptionOutcome>> = {
+  [ErrorCode.MissingCredentials]: 'missing_credentials',
+  [ErrorCode.TicketStoreUnavailable]: 'store_unavailable',
+  [ErrorCode.SessionStoreUnavailable]: 'store_unavailable',
+  [ErrorCode.AuthUnavailable]: 'auth_unavailable',
+  [ErrorCode.KeyRevoked]: 'key_revoked',
+  [ErrorCode.ServerDraining]: 'server_draining',
+};
 
 const sessionIds = new RandomPool(16, 256);
 
@@ -47,6 +72,7 @@ function ticketFromQuery(url: string | undefined): string | undefined {
 @Injectable()
 export class TicketAdmission {
   private readonly logger = new Logger(TicketAdmission.name);
+  private readonly log = new RealtimeLog();
 
   constructor(
     private readonly authenticator: ApiKeyAuthenticator,
@@ -54,13 +80,38 @@ export class TicketAdmission {
     private readonly tickets: TicketRepository,
     private readonly limiter: SessionLimiter,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
+    private readonly metrics: RealtimeMetrics,
   ) {}
 
-  /** Resolves the admission, or throws a RealtimeApiError (401 / 503) to answer before any 101. */
+  /**
+   * Resolves the admission, or throws a RealtimeApiError (401 / 503) to answer before any 101.
+   * Every outcome is counted and logged once (one line, no credential in it).
+   */
   async admit(req: IncomingMessage): Promise<Admission> {
-    const identity = await this.identify(req);
-    const sessionId = newSessionId();
-    return { ...identity, sessionId, overLimit: !(await this.lease(identity.projectId, sessionId)) };
+    const requestId = requestIdOf(req.headers);
+    const trail: AdmissionTrail = {};
+    try {
+      const identity = await this.identify(req, trail);
+      Object.assign(trail, { projectId: identity.projectId, keyId: identity.keyId, credential: identity.credential });
+      const sessionId = newSessionId();
+      const overLimit = !(await this.lease(identity.projectId, sessionId));
+      trail.outcome = overLimit ? 'limit_reached' : 'ok';
+      return { ...identity, sessionId, overLimit, requestId };
+    } catch (err) {
+      const code = err instanceof RealtimeApiError ? err.code : undefined;
+      // A refused bearer key: every 401 of the authenticator but a missing header.
+      trail.outcome ??= code === undefined ? 'internal_error' : (OUTCOME_OF_CODE[code] ?? (trail.credential === 'api_key' ? 'invalid_api_key' : 'unknown'));
+      throw err;
+    } finally {
+      this.record(requestId, trail);
+    }
+  }
+
+  private record(requestId: string, trail: AdmissionTrail): void {
+    const outcome = trail.outcome ?? 'unknown';
+    this.metrics.redemption(outcome);
+    if (outcome === 'ok' && trail.waitedSeconds !== undefined) this.metrics.mintToRedemption(trail.waitedSeconds);
+    this.log.redemption({ requestId, outcome, projectId: trail.projectId, keyId: trail.keyId, credential: trail.credential, waitedSeconds: trail.waitedSeconds });
   }
 
   /** Frees the slot of an admission (a no-op for one over the limit, which holds none). */
@@ -71,8 +122,9 @@ export class TicketAdmission {
     });
   }
 
-  private async identify(req: IncomingMessage): Promise<Omit<Admission, 'sessionId' | 'overLimit'>> {
+  private async identify(req: IncomingMessage, trail: AdmissionTrail): Promise<Omit<Admission, 'sessionId' | 'overLimit'>> {
     if (req.headers.authorization !== undefined) {
+      trail.credential = 'api_key';
       const identity = await this.authenticator.authenticate(req.headers.authorization);
       return { projectId: identity.projectId, keyId: identity.keyId, credential: 'api_key' };
     }
@@ -85,22 +137,27 @@ export class TicketAdmission {
         'No credential: send a ticket as the "opper-ticket.<client_secret>" subprotocol or ?ticket=, or a bearer runtime key',
       );
     }
-    const ticket = await this.redeem(secret);
+    trail.credential = 'ticket';
+    const ticket = await this.redeem(secret, trail);
     return { projectId: ticket.projectId, keyId: ticket.keyId, credential: 'ticket', ticket };
   }
 
   /** Consumes the ticket atomically: exactly one upgrade wins, replays get 401. */
-  private async redeem(secret: string): Promise<TicketRecord> {
-    let ticket: TicketRecord | null;
+  private async redeem(secret: string, trail: AdmissionTrail): Promise<TicketRecord> {
+    let redemption: TicketRedemption;
     try {
-      ticket = await this.tickets.consume(ticketIdOf(secret));
+      redemption = await this.tickets.redeem(ticketIdOf(secret));
     } catch (err) {
       this.logger.error(`Ticket store failed on consume: ${(err as Error)?.message ?? String(err)}`);
       throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.TicketStoreUnavailable, 'The ticket store is unavailable; try again later');
     }
-    if (!ticket) {
+    if (!('ticket' in redemption)) {
+      // Counted apart (a replay is an attack signal); answered alike, so nobody learns which it was.
+      trail.outcome = redemption.refused;
       throw new RealtimeApiError(HttpStatus.UNAUTHORIZED, ErrorCode.InvalidTicket, 'Invalid ticket: unknown, expired or already used');
     }
+    const ticket = redemption.ticket;
+    Object.assign(trail, { projectId: ticket.projectId, keyId: ticket.keyId, waitedSeconds: (Date.now() - ticket.createdAt) / 1000 });
     let active: boolean;
     try {
       active = await this.verifier.isKeyActive(ticket.keyId);

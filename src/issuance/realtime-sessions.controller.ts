@@ -6,6 +6,7 @@ import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { RESOLVED_OPTIONS, REALTIME_SESSIONS_PATH, REALTIME_SOCKET_PATH, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { TicketService } from '../tickets/ticket.service.js';
 import { parseMintRequest } from './mint-request.js';
+import { MintObserver } from './mint-observer.js';
 
 export interface RealtimeSessionResponse {
   client_secret: string;
@@ -26,6 +27,7 @@ export class RealtimeSessionsController {
   constructor(
     private readonly tickets: TicketService,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
+    private readonly observer: MintObserver,
   ) {}
 
   @Post(REALTIME_SESSIONS_PATH)
@@ -35,11 +37,13 @@ export class RealtimeSessionsController {
     this.tickets.assertEnabled();
     const request = parseMintRequest(jsonBodyOf(req, body));
     const { secret, record } = await this.tickets.mint(req[IDENTITY_KEY]!, request);
-    return {
+    const response = {
       client_secret: secret,
       expires_at: rfc3339Seconds(record.expiresAt),
       ws_url: this.wsUrl(req, secret),
     };
+    this.observer.minted(req, record, request.ttlSeconds);
+    return response;
   }
 
   // One handler per method, not @All: Fastify refuses an all-methods route beside the POST route on

@@ -2,6 +2,18 @@
 // app can provide its own (`{ provide: TicketRepository, useClass: MyStore }`) or override it in tests.
 import type { TicketRecord } from './ticket.record.js';
 
+/** Why a store refused a ticket. Outside, all three are the same 401 `invalid_ticket`. */
+export type TicketRefusal = 'replayed' | 'expired' | 'unknown';
+
+/** What a redemption found: the ticket (now spent), or why there was none. */
+export type TicketRedemption = { ticket: TicketRecord } | { refused: TicketRefusal };
+
+/**
+ * How long past `expiresAt` a store still tells a spent ticket (`replayed`) or an expired one
+ * (`expired`) apart from one it never saw (`unknown`). Counting only: every refusal is refused.
+ */
+export const DEFAULT_REFUSAL_MEMORY_MS = 60_000;
+
 export abstract class TicketRepository {
   /** Store a new ticket until its `expiresAt`. Must throw when the ticket could not be stored. */
   abstract save(ticket: TicketRecord): Promise<void>;
@@ -12,6 +24,16 @@ export abstract class TicketRepository {
    * `expiresAt`. Throws when the store cannot be reached (callers fail closed).
    */
   abstract consume(id: string): Promise<TicketRecord | null>;
+
+  /**
+   * `consume`, saying why a ticket was refused (for metrics and logs; the client is told the same
+   * 401 whatever the reason). The same exactly-once rule holds. This default knows no more than
+   * `consume`, so a store that does not override it reports every refusal as `unknown`.
+   */
+  async redeem(id: string): Promise<TicketRedemption> {
+    const ticket = await this.consume(id);
+    return ticket ? { ticket } : { refused: 'unknown' };
+  }
 
   /**
    * Resolves when the store can answer right now, throws when it cannot (readiness: GET
