@@ -5,10 +5,11 @@
 // session moves the session metrics.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { generateTicketSecret, METRIC_NAMES } from '../../src/index.js';
-import { PLATFORMS, type HttpApp, type Platform } from '../helpers/http-app.js';
+import { Counter, Registry } from 'prom-client';
+import { generateTicketSecret, METRIC_NAMES, RealtimeMetrics, RealtimeSessionsModule } from '../../src/index.js';
+import { createHttpApp, PLATFORMS, withHttpApp, type HttpApp, type Platform } from '../helpers/http-app.js';
 import { request } from '../helpers/mint-client.js';
-import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
+import { RUNTIME_KEY, startRealtimeApp, withRealtimeApp } from '../helpers/realtime-app.js';
 import { describeWithRedis, startRedisServer, uniquePrefix, type RedisServer } from '../helpers/redis-server.js';
 import { closeAll, connect, mintTicket, sleep, type RealtimeTestClient } from '../helpers/ws-client.js';
 import { parsePrometheusText, valueOf, type Sample } from './prometheus-text.js';
@@ -129,6 +130,60 @@ describe.each(PLATFORMS)('metrics of a gateway with metrics: true (%s)', (platfo
     expect(valueOf(after, METRIC_NAMES.relayedFrames, { direction: 'client_to_upstream' })! - framesBefore('client_to_upstream')).toBe(3);
     expect(valueOf(after, METRIC_NAMES.relayedFrames, { direction: 'upstream_to_client' })! - framesBefore('upstream_to_client')).toBeGreaterThanOrEqual(3);
     expect(valueOf(after, METRIC_NAMES.relayedBytes, { direction: 'client_to_upstream' })!).toBeGreaterThan(pcm.length);
+  });
+
+  it('counts field_locked refusals by field, and upstream connect failures by provider and code', async () => {
+    const samples = async () => scrape(app);
+    const locked = async () => valueOf(await samples(), METRIC_NAMES.fieldLocked, { field: 'voice' }) ?? 0;
+    const failed = async () => valueOf(await samples(), METRIC_NAMES.upstreamConnectFailures, { provider: 'openai', code: 'upstream_unavailable' }) ?? 0;
+    const [lockedBefore, failedBefore] = [await locked(), await failed()];
+
+    const client = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: { model: 'loopback/echo', voice: 'echo' }, locked_fields: ['voice'] }) });
+    clients.push(client);
+    await client.opened();
+    await client.start({ voice: 'marin' });
+    await client.nextError('field_locked');
+    expect(await locked()).toBe(lockedBefore + 1);
+
+    // The test app's OpenAI points at a closed port: the upstream cannot connect.
+    const doomed = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: { model: 'openai/gpt-realtime-2' } }) });
+    clients.push(doomed);
+    await doomed.opened();
+    doomed.send({ type: 'session.start', config: {} });
+    const terminating = await doomed.next('session.terminating', 10_000);
+    expect(terminating).toMatchObject({ error: { code: 'upstream_unavailable' } });
+    expect(await failed()).toBe(failedBefore + 1);
+    await closeAll(clients.splice(0));
+  });
+});
+
+describe.each(PLATFORMS)('the metrics option (%s)', (platform: Platform) => {
+  it('is off by default: no /metrics route, RealtimeMetrics injectable and recording nothing', async () => {
+    await withRealtimeApp(platform, {}, async (app) => {
+      expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
+      const metrics = app.app.get(RealtimeMetrics);
+      expect(metrics.enabled).toBe(false);
+      await mintTicket(app.baseUrl, LOOPBACK);
+      expect(metrics.registry.getMetricsAsArray()).toEqual([]);
+    });
+  });
+
+  it('from forRootAsync: registers into the host registry, served on the path asked for', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'host_jobs_total', help: 'host', registers: [registry] }).inc(3);
+    const module = RealtimeSessionsModule.forRootAsync({
+      useFactory: async () => ({ apiKeys: [RUNTIME_KEY], loopback: true, metrics: { registry, path: '/internal/prom' } }),
+    });
+    await withHttpApp(createHttpApp(platform, module), async (app) => {
+      expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
+      await mintTicket(app.baseUrl, LOOPBACK);
+      const res = await fetch(`${app.baseUrl}/internal/prom`);
+      expect(res.status).toBe(200);
+      const samples = parsePrometheusText(await res.text());
+      expect(valueOf(samples, 'host_jobs_total')).toBe(3);
+      expect(valueOf(samples, METRIC_NAMES.mints, { status: '200', code: 'ok' })).toBe(1);
+      expect(app.app.get(RealtimeMetrics).registry).toBe(registry);
+    });
   });
 });
 
