@@ -109,9 +109,14 @@ export class TicketAdmission {
 
   private record(requestId: string, trail: AdmissionTrail): void {
     const outcome = trail.outcome ?? 'unknown';
-    this.metrics.redemption(outcome);
-    if (outcome === 'ok' && trail.waitedSeconds !== undefined) this.metrics.mintToRedemption(trail.waitedSeconds);
-    this.log.redemption({ requestId, outcome, projectId: trail.projectId, keyId: trail.keyId, credential: trail.credential, waitedSeconds: trail.waitedSeconds });
+    try {
+      this.metrics.redemption(outcome);
+      if (outcome === 'ok' && trail.waitedSeconds !== undefined) this.metrics.mintToRedemption(trail.waitedSeconds);
+      this.log.redemption({ requestId, outcome, projectId: trail.projectId, keyId: trail.keyId, credential: trail.credential, waitedSeconds: trail.waitedSeconds });
+    } catch (err) {
+      // A host logger that throws must not change who is admitted.
+      this.logger.error(`Redemption log failed: ${(err as Error)?.message ?? String(err)}`);
+    }
   }
 
   /** Frees the slot of an admission (a no-op for one over the limit, which holds none). */
@@ -146,7 +151,13 @@ export class TicketAdmission {
   private async redeem(secret: string, trail: AdmissionTrail): Promise<TicketRecord> {
     let redemption: TicketRedemption;
     try {
-      redemption = await this.tickets.redeem(ticketIdOf(secret));
+      const id = ticketIdOf(secret);
+      // A store given as a plain object (not extending TicketRepository) has no `redeem`: its
+      // refusals are all `unknown`, as with the default.
+      redemption =
+        typeof this.tickets.redeem === 'function'
+          ? await this.tickets.redeem(id)
+          : await this.tickets.consume(id).then((ticket): TicketRedemption => (ticket ? { ticket } : { refused: 'unknown' }));
     } catch (err) {
       this.logger.error(`Ticket store failed on consume: ${(err as Error)?.message ?? String(err)}`);
       throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.TicketStoreUnavailable, 'The ticket store is unavailable; try again later');
