@@ -23,7 +23,6 @@ export { ApiKeyAuthenticator, type RuntimeIdentity } from './auth/api-key.authen
 export { ApiKeyGuard } from './auth/api-key.guard.js';
 export {
   TicketRepository,
-  ORIGIN_NOT_ALLOWED,
   OutstandingTicketLimitError,
   UnsupportedTicketOperation,
   ticketAllowsOrigin,
@@ -112,3 +111,16 @@ export { loopbackProvider, LoopbackProvider } from './providers/loopback/index.j
 export { openaiProvider, OpenAiProvider } from './providers/openai/index.js';
 export { xaiProvider, XaiProvider } from './providers/xai/index.js';
 export { geminiProvider, GeminiProvider } from './providers/gemini/index.js';
+// Metrics and log lines (issue 10).
+export {
+  RealtimeMetrics,
+  MetricsModule,
+  METRIC_NAMES,
+  REDEMPTION_OUTCOMES,
+  type RedemptionOutcome,
+  type RealtimeMetricsModuleOptions,
+  type RealtimeMetricsConfig,
+} from './metrics/index.js';
+export { RealtimeLog, type MintLogFields, type RedemptionLogFields, type SessionEndLogFields } from './logging/realtime-log.js';
+export { requestIdOf } from './logging/request-id.js';
+export { DEFAULT_REFUSAL_MEMORY_MS, type TicketRedemption, type TicketRefusal } from './tickets/ticket.repository.js';

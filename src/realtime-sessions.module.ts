@@ -35,6 +35,11 @@ import { InMemoryTicketRepository } from './tickets/in-memory-ticket.repository.
 import { RedisTicketRepository } from './tickets/redis-ticket.repository.js';
 import { TicketRepository } from './tickets/ticket.repository.js';
 import { TicketService } from './tickets/ticket.service.js';
+// Metrics and log lines (issue 10).
+import { RenderedErrorListener } from './errors/realtime-error.filter.js';
+import { MintObserver } from './issuance/mint-observer.js';
+import { metricsProviders, type MetricsSetup } from './metrics/metrics.module.js';
+import { RealtimeMetrics } from './metrics/realtime-metrics.js';
 
 const providers: Provider[] = [
   {
@@ -59,12 +64,16 @@ const providers: Provider[] = [
   },
   {
     provide: TicketRepository,
-    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RedisConnection],
-    useFactory: (options: RealtimeSessionsModuleOptions, redis: RedisConnection | null) =>
-      options.ticketRepository ??
-      (redis
-        ? new RedisTicketRepository(redis.client, { keyPrefix: redis.options.keyPrefix, commandTimeoutMs: redis.options.commandTimeoutMs })
-        : new InMemoryTicketRepository()),
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RedisConnection, RealtimeMetrics],
+    useFactory: (options: RealtimeSessionsModuleOptions, redis: RedisConnection | null, metrics: RealtimeMetrics) => {
+      const onExpiredUnredeemed = (count: number) => metrics.ticketExpiredUnredeemed(count);
+      return (
+        options.ticketRepository ??
+        (redis
+          ? new RedisTicketRepository(redis.client, { keyPrefix: redis.options.keyPrefix, commandTimeoutMs: redis.options.commandTimeoutMs, onExpiredUnredeemed })
+          : new InMemoryTicketRepository({ onExpiredUnredeemed }))
+      );
+    },
   },
   { provide: ModelCatalogue, inject: [ProviderRegistry], useFactory: (registry: ProviderRegistry) => new ModelCatalogue(registry.models()) },
   { provide: ProviderRegistry, inject: [REALTIME_SESSIONS_MODULE_OPTIONS], useFactory: ProviderRegistry.fromOptions },
@@ -131,6 +140,18 @@ const providers: Provider[] = [
   SessionRegistry,
   RealtimeEndpoint,
   { provide: APP_FILTER, useClass: RealtimeErrorFilter },
+  // Metrics: a no-op RealtimeMetrics when the option is off. The label bounds (realtime model ids,
+  // configured provider names) are read once the catalogue exists, since forRootAsync options are
+  // only known at runtime.
+  ...metricsProviders({
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, ModelCatalogue, ProviderRegistry],
+    useFactory: (options: RealtimeSessionsModuleOptions, catalogue: ModelCatalogue, registry: ProviderRegistry): MetricsSetup => ({
+      options: options.metrics,
+      bounds: { models: catalogue.list().filter((m) => m.realtime).map((m) => m.id), providers: registry.names() },
+    }),
+  }),
+  MintObserver,
+  { provide: RenderedErrorListener, useExisting: MintObserver },
 ];
 
 @Module({
@@ -151,6 +172,7 @@ const providers: Provider[] = [
     RealtimeEndpoint,
     DrainState,
     ReadinessChecks,
+    RealtimeMetrics,
   ],
 })
 export class RealtimeSessionsModule extends ConfigurableModuleClass implements NestModule {

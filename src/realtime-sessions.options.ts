@@ -12,6 +12,7 @@ import type { SessionLimiter } from './gateway/session-limiter.js';
 import type { ProviderOptions } from './providers/provider-options.js';
 import type { RealtimeRedisConfig } from './redis/redis.options.js';
 import type { TicketRepository } from './tickets/ticket.repository.js';
+import type { RealtimeMetricsModuleOptions } from './metrics/metrics.module.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_LIMITS, type ResolvedRealtimeSessionsOptions, type SessionLimits } from './common/module-settings.js';
 
 export {
@@ -85,8 +86,13 @@ export interface RealtimeSessionsModuleOptions extends ProviderOptions {
    * `X-Forwarded-For` that your proxy appends), or every client shares the proxy's budget.
    */
   clientIp?: ClientIpResolver;
-  /** Prometheus metrics at GET /metrics (issue 10, metrics half; handled in the module by that work). */
-  metrics?: boolean | object;
+  /**
+   * Prometheus metrics (prom-client). Off by default. `true`: a registry of the module's own served
+   * at GET /metrics; `{ registry }`: register into the host's registry; `{ path }`: another route,
+   * `path: false` for none (the host serves its registry). RealtimeMetrics is injectable either way.
+   */
+  metrics?: RealtimeMetricsModuleOptions;
+
 
   // ---- health and drain (issue 10) ----
   /**

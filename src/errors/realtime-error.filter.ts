@@ -1,7 +1,7 @@
 // Renders every HTTP error of this module's routes (or of the whole app, with `formatAllErrors`)
 // as `{"error":{"code","message","details?"}}`: guard and validation errors, bodies that are not
 // JSON, wrong media types, 404 and 405 alike. Other routes keep Nest's default rendering.
-import { ArgumentsHost, Catch, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import { RESOLVED_OPTIONS, REALTIME_SESSIONS_PATH, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { ErrorCode, type ErrorBody } from './error-codes.js';
@@ -10,6 +10,25 @@ import { RealtimeApiError, toErrorBody } from './realtime-api.error.js';
 /** This module's paths and everything below them (not any path that merely starts the same). */
 const MODULE_PATH = /^\/v3\/(realtime|realtime-sessions)(\/|$)/;
 
+/** An error response the filter rendered on one of this module's routes. */
+export interface RenderedError {
+  /** The platform's request object (Express or Fastify). */
+  request: unknown;
+  method: string;
+  /** The path without its query. */
+  path: string;
+  status: number;
+  code: string;
+}
+
+/**
+ * Told of every error response the filter renders, guard and body-parser errors included (they
+ * never reach a controller): the mint route counts and logs its failures through it. Optional.
+ */
+export abstract class RenderedErrorListener {
+  abstract onRenderedError(error: RenderedError): void;
+}
+
 @Catch()
 export class RealtimeErrorFilter extends BaseExceptionFilter {
   private readonly logger = new Logger(RealtimeErrorFilter.name);
@@ -17,6 +36,7 @@ export class RealtimeErrorFilter extends BaseExceptionFilter {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
+    @Optional() private readonly listener?: RenderedErrorListener,
   ) {
     super(adapterHost.httpAdapter);
   }
@@ -32,7 +52,9 @@ export class RealtimeErrorFilter extends BaseExceptionFilter {
     if (!this.options.formatAllErrors && !MODULE_PATH.test(path)) {
       return super.catch(exception, host);
     }
-    const { status, body } = this.render(exception, adapter.getRequestMethod(request), path);
+    const method = adapter.getRequestMethod(request);
+    const { status, body } = this.render(exception, method, path);
+    this.notify({ request, method, path, status, code: body.error.code });
     // Only the minting route's 405 is known to allow POST; a host route's 405 (formatAllErrors) is not.
     if (status === HttpStatus.METHOD_NOT_ALLOWED && path.replace(/\/+$/, '') === REALTIME_SESSIONS_PATH) adapter.setHeader(response, 'Allow', 'POST');
     if (exception instanceof RealtimeApiError && exception.retryAfterSeconds !== undefined) {
@@ -40,6 +62,15 @@ export class RealtimeErrorFilter extends BaseExceptionFilter {
     }
     if (adapter.isHeadersSent(response)) return;
     adapter.reply(response, body, status);
+  }
+
+  private notify(error: RenderedError): void {
+    try {
+      this.listener?.onRenderedError(error);
+    } catch (err) {
+      // Counting an error must never change how it is answered.
+      this.logger.error(`Error listener failed: ${(err as Error)?.message ?? String(err)}`);
+    }
   }
 
   private render(exception: unknown, method: string, path: string): { status: number; body: ErrorBody } {

@@ -11,6 +11,8 @@ import type { SessionLimits } from '../common/module-settings.js';
 import { CloseCode } from '../errors/close-codes.js';
 import { ErrorCode, type ErrorBody } from '../errors/error-codes.js';
 import type { RealtimeApiError } from '../errors/realtime-api.error.js';
+import type { RealtimeLog } from '../logging/realtime-log.js';
+import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { ServerEvent, UpstreamSession } from '../providers/realtime-provider.js';
 import { prepareSessionConfig, type ModelCheckContext, type PreparedConfig } from '../session-config/config-preparation.js';
@@ -32,6 +34,10 @@ export interface RealtimeSessionDeps {
   events: SessionEventsHook;
   logger: Logger;
   clock: Clock;
+  /** Metrics (a no-op instance when they are off): called with values the session has at hand. */
+  metrics: RealtimeMetrics;
+  /** The session-end line. */
+  log: RealtimeLog;
   /** Called once when the client socket has closed and everything is released. */
   onClosed(session: RealtimeSession): void;
   /** Called once when the session has started (`session.started` sent). */
@@ -55,6 +61,8 @@ export class RealtimeSession {
   private config: SessionConfig = {};
   private model: ModelDefinition | undefined;
   private started: SessionStartedEvent | undefined;
+  /** When the upstream open began (the clock's ms), for the connect-latency histogram. */
+  private connectStartedAt = 0;
   private bytesIn = 0;
   private bytesOut = 0;
   private usage: Record<string, unknown> | undefined;
@@ -106,6 +114,7 @@ export class RealtimeSession {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastClientFrameAt = this.deps.clock.now();
     this.bytesIn += data.length;
+    this.deps.metrics.relayed('client_to_upstream', data.length);
     if (data.length > this.deps.limits.maxFrameBytes) {
       return this.end(ErrorCode.FrameTooBig, `Frame of ${data.length} bytes exceeds the limit of ${this.deps.limits.maxFrameBytes}`, CloseCode.TooBig);
     }
@@ -150,6 +159,7 @@ export class RealtimeSession {
     this.model = model;
     this.state = 'connecting';
     this.connectAbort = new AbortController();
+    this.connectStartedAt = this.deps.clock.now();
     provider
       .open({
         sessionId: this.id,
@@ -159,7 +169,11 @@ export class RealtimeSession {
         signal: this.connectAbort.signal,
         handlers: {
           onEvent: (event) => this.onUpstreamEvent(event),
-          onEnd: (end) => this.end(end.code, end.message, end.closeCode),
+          onEnd: (end) => {
+            // An upstream that ends before it was ready failed to connect.
+            if (this.state === 'connecting') this.deps.metrics.upstreamConnectFailed(provider.name, end.code);
+            this.end(end.code, end.message, end.closeCode);
+          },
           onDrain: this.flow.onUpstreamDrained,
         },
       })
@@ -168,6 +182,7 @@ export class RealtimeSession {
         (err: Error) => {
           if (this.state !== 'connecting') return;
           this.deps.logger.warn(`Session ${this.id}: upstream ${provider.name} failed to open: ${err?.message}`);
+          this.deps.metrics.upstreamConnectFailed(provider.name, ErrorCode.UpstreamUnavailable);
           this.end(ErrorCode.UpstreamUnavailable, err?.message || 'The upstream could not be reached', CloseCode.Internal);
         },
       );
@@ -181,6 +196,9 @@ export class RealtimeSession {
     }
     this.upstream = this.flow.upstream = upstream;
     this.state = 'active';
+    const now = this.deps.clock.now();
+    this.deps.metrics.upstreamConnected(providerName, (now - this.connectStartedAt) / 1000);
+    this.deps.metrics.sessionOpened(providerName, this.model!.id);
     this.sendJson({
       type: 'session.started',
       session_id: this.id,
@@ -230,6 +248,7 @@ export class RealtimeSession {
   ): Extract<PreparedConfig, { ok: true }> | undefined {
     const prepared = prepareSessionConfig({ sent, requested, binding: this.admission.ticket, current }, this.deps.models);
     for (const field of prepared.overridden) {
+      this.deps.metrics.fieldLocked(field);
       this.sendError(ErrorCode.FieldLocked, `config.${field} is set by the server and cannot be changed`);
     }
     if (prepared.ok) return prepared;
@@ -270,11 +289,13 @@ export class RealtimeSession {
   private sendText(data: string, byteLength: number): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.bytesOut += byteLength;
+    this.deps.metrics.relayed('upstream_to_client', byteLength);
     this.ws.send(data, this.flow.onClientFlushed);
     this.flow.afterClientSend();
   }
 
   private onSlowConsumer(side: 'client' | 'upstream'): void {
+    this.deps.metrics.slowConsumer(side);
     this.end(ErrorCode.SlowConsumer, `The ${side} did not keep up with the stream`, CloseCode.Policy);
     // Its buffer is full, so the close handshake cannot complete: cut it now.
     if (side === 'client') this.ws.terminate();
@@ -328,13 +349,15 @@ export class RealtimeSession {
     this.releaseUpstream();
     this.clearTimers();
     this.deps.clock.clearTimeout(this.closeTimer);
+    const endedAt = this.deps.clock.now();
     if (this.started) {
-      const endedAt = new Date(this.deps.clock.now());
+      const durationMs = endedAt - this.started.startedAt.getTime();
+      this.deps.metrics.sessionClosed(this.started.provider, this.started.model, this.endReason, durationMs / 1000);
       this.callHook(() =>
         this.deps.events.sessionEnded({
           ...this.started!,
-          endedAt,
-          durationMs: endedAt.getTime() - this.started!.startedAt.getTime(),
+          endedAt: new Date(endedAt),
+          durationMs,
           bytesIn: this.bytesIn,
           bytesOut: this.bytesOut,
           endReason: this.endReason,
@@ -343,7 +366,31 @@ export class RealtimeSession {
         }),
       );
     }
+    this.logEnd(endedAt);
     this.deps.onClosed(this);
+  }
+
+  /** The session-end line, for every socket (one that never started has no provider, model or usage). */
+  private logEnd(endedAt: number): void {
+    try {
+      this.deps.log.sessionEnded({
+        requestId: this.admission.requestId,
+        sessionId: this.id,
+        projectId: this.admission.projectId,
+        keyId: this.admission.keyId,
+        model: this.started?.model,
+        provider: this.started?.provider,
+        durationMs: endedAt - (this.started?.startedAt.getTime() ?? this.openedAt),
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+        endReason: this.endReason,
+        closeCode: this.closeCode,
+        usage: this.usage,
+      });
+    } catch (err) {
+      // A host logger that throws must not keep the slot from being freed.
+      this.deps.logger.error(`Session ${this.id}: session-end log failed: ${(err as Error)?.message}`);
+    }
   }
 
   private releaseUpstream(): void {

@@ -9,6 +9,8 @@ import type WebSocket from 'ws';
 import type { Clock } from '../common/clock.js';
 import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { CloseCode } from '../errors/close-codes.js';
+import { RealtimeLog } from '../logging/realtime-log.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { DrainState } from '../health/drain-state.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
@@ -44,6 +46,7 @@ export class SessionRegistry implements OnModuleDestroy {
     private readonly admissions: TicketAdmission,
     @Inject(SESSION_CLOCK) clock: Clock,
     private readonly directory: LiveSessionDirectory,
+    metrics: RealtimeMetrics,
     @Optional() private readonly drain?: DrainState,
   ) {
     directory.onTermination((projectId, sessionId) => this.terminate(projectId, sessionId));
@@ -54,6 +57,8 @@ export class SessionRegistry implements OnModuleDestroy {
       events,
       logger: this.logger,
       clock,
+      metrics,
+      log: new RealtimeLog(),
     };
     this.unsubscribeDrain = drain?.onDrain(() => this.onDrainStarted());
   }

@@ -13,9 +13,13 @@ import { RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../commo
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { DrainState } from '../health/drain-state.js';
+import { RealtimeLog } from '../logging/realtime-log.js';
+import { requestIdOf } from '../logging/request-id.js';
+import type { RedemptionOutcome } from '../metrics/metric-labels.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ticketIdOf } from '../tickets/ticket-secret.js';
 import type { TicketRecord } from '../tickets/ticket.record.js';
-import { ORIGIN_NOT_ALLOWED, TicketRepository } from '../tickets/ticket.repository.js';
+import { TicketRepository, type TicketRedemption } from '../tickets/ticket.repository.js';
 import { SessionLimiter } from './session-limiter.js';
 import { offeredProtocols, TICKET_PROTOCOL_PREFIX, ticketProtocolOf } from './subprotocols.js';
 
@@ -33,7 +37,29 @@ export interface Admission {
    * browsers can read why (`session_limit_reached`, close 1013).
    */
   readonly overLimit: boolean;
+  /** The upgrade request's id (`x-request-id`, or a new one): in the redemption and session-end log lines. */
+  readonly requestId?: string;
 }
+
+/** What an admission found out, for its metric and log line (filled in as it goes). */
+interface AdmissionTrail {
+  outcome?: RedemptionOutcome;
+  projectId?: string;
+  keyId?: string;
+  credential?: 'ticket' | 'api_key';
+  waitedSeconds?: number;
+}
+
+/** The outcome an admission refused with, from its error code (ticket refusals are told apart where they happen). */
+const OUTCOME_OF_CODE: Partial<Record<string, RedemptionOutcome>> = {
+  [ErrorCode.MissingCredentials]: 'missing_credentials',
+  [ErrorCode.TicketStoreUnavailable]: 'store_unavailable',
+  [ErrorCode.SessionStoreUnavailable]: 'store_unavailable',
+  [ErrorCode.AuthUnavailable]: 'auth_unavailable',
+  [ErrorCode.KeyRevoked]: 'key_revoked',
+  [ErrorCode.ServerDraining]: 'server_draining',
+  [ErrorCode.OriginNotAllowed]: 'origin_not_allowed',
+};
 
 const sessionIds = new RandomPool(16, 256);
 
@@ -61,6 +87,7 @@ function ticketFromQuery(url: string | undefined): string | undefined {
 @Injectable()
 export class TicketAdmission {
   private readonly logger = new Logger(TicketAdmission.name);
+  private readonly log = new RealtimeLog();
 
   constructor(
     private readonly authenticator: ApiKeyAuthenticator,
@@ -68,15 +95,45 @@ export class TicketAdmission {
     private readonly tickets: TicketRepository,
     private readonly limiter: SessionLimiter,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
+    private readonly metrics: RealtimeMetrics,
     @Optional() private readonly drain?: DrainState,
   ) {}
 
-  /** Resolves the admission, or throws a RealtimeApiError (401 / 503) to answer before any 101. */
+  /**
+   * Resolves the admission, or throws a RealtimeApiError (401 / 503) to answer before any 101.
+   * Every outcome is counted and logged once (one line, no credential in it).
+   */
   async admit(req: IncomingMessage): Promise<Admission> {
-    this.assertNotDraining();
-    const identity = await this.identify(req);
-    const sessionId = newSessionId();
-    return { ...identity, sessionId, overLimit: !(await this.lease(identity.projectId, sessionId)) };
+    const requestId = requestIdOf(req.headers);
+    const trail: AdmissionTrail = {};
+    try {
+      this.assertNotDraining();
+      const identity = await this.identify(req, trail);
+      Object.assign(trail, { projectId: identity.projectId, keyId: identity.keyId, credential: identity.credential });
+      const sessionId = newSessionId();
+      const overLimit = !(await this.lease(identity.projectId, sessionId));
+      trail.outcome = overLimit ? 'limit_reached' : 'ok';
+      return { ...identity, sessionId, overLimit, requestId };
+    } catch (err) {
+      const code = err instanceof RealtimeApiError ? err.code : undefined;
+      // A refused bearer key: every 401 of the authenticator but a missing header.
+      trail.outcome ??= code === undefined ? 'internal_error' : (OUTCOME_OF_CODE[code] ?? (trail.credential === 'api_key' ? 'invalid_api_key' : 'unknown'));
+      throw err;
+    } finally {
+      this.record(requestId, trail);
+    }
+  }
+
+  private record(requestId: string, trail: AdmissionTrail): void {
+    const outcome = trail.outcome ?? 'unknown';
+    try {
+      this.metrics.redemption(outcome);
+      if (outcome === 'ok' && trail.waitedSeconds !== undefined) this.metrics.mintToRedemption(trail.waitedSeconds);
+      this.log.redemption({ requestId, outcome, projectId: trail.projectId, keyId: trail.keyId, credential: trail.credential, waitedSeconds: trail.waitedSeconds });
+    } catch (err) {
+      // A host logger that throws must not change who is admitted.
+      this.logger.error(`Redemption log failed: ${(err as Error)?.message ?? String(err)}`);
+    }
   }
 
   /**
@@ -97,12 +154,13 @@ export class TicketAdmission {
     });
   }
 
-  private async identify(req: IncomingMessage): Promise<Omit<Admission, 'sessionId' | 'overLimit'>> {
+  private async identify(req: IncomingMessage, trail: AdmissionTrail): Promise<Omit<Admission, 'sessionId' | 'overLimit'>> {
     const origin = originOf(req);
     // The deployment's list first, before any credential is looked at: nothing is spent.
     const allowed = this.options.allowedOrigins;
     if (allowed && origin !== undefined && (origin === null || !allowed.includes(origin))) throw originNotAllowed();
     if (req.headers.authorization !== undefined) {
+      trail.credential = 'api_key';
       const identity = await this.authenticator.authenticate(req.headers.authorization);
       return { projectId: identity.projectId, keyId: identity.keyId, credential: 'api_key' };
     }
@@ -115,7 +173,8 @@ export class TicketAdmission {
         'No credential: send a ticket as the "opper-ticket.<client_secret>" subprotocol or ?ticket=, or a bearer runtime key',
       );
     }
-    const ticket = await this.redeem(secret, origin ?? undefined);
+    trail.credential = 'ticket';
+    const ticket = await this.redeem(secret, origin ?? undefined, trail);
     return { projectId: ticket.projectId, keyId: ticket.keyId, credential: 'ticket', ticket };
   }
 
@@ -123,18 +182,28 @@ export class TicketAdmission {
    * Consumes the ticket atomically: exactly one upgrade wins, replays get 401. A ticket bound to
    * origins is taken only from one of them; from any other it stays unspent and the upgrade gets 403.
    */
-  private async redeem(secret: string, origin: string | undefined): Promise<TicketRecord> {
-    let ticket: TicketRecord | null | typeof ORIGIN_NOT_ALLOWED;
+  private async redeem(secret: string, origin: string | undefined, trail: AdmissionTrail): Promise<TicketRecord> {
+    let redemption: TicketRedemption;
     try {
-      ticket = await this.tickets.consumeFrom(ticketIdOf(secret), origin);
+      const id = ticketIdOf(secret);
+      // A store given as a plain object (not extending TicketRepository) has no `redeem`: it gets
+      // the default's behaviour (refusals all `unknown`, the origin checked after taking the ticket).
+      redemption =
+        typeof this.tickets.redeem === 'function'
+          ? await this.tickets.redeem(id, origin)
+          : await TicketRepository.prototype.redeem.call(this.tickets, id, origin);
     } catch (err) {
       this.logger.error(`Ticket store failed on consume: ${(err as Error)?.message ?? String(err)}`);
       throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.TicketStoreUnavailable, 'The ticket store is unavailable; try again later');
     }
-    if (ticket === ORIGIN_NOT_ALLOWED) throw originNotAllowed();
-    if (!ticket) {
+    if (!('ticket' in redemption)) {
+      // Counted apart (a replay is an attack signal); answered alike, so nobody learns which it was.
+      trail.outcome = redemption.refused;
+      if (redemption.refused === 'origin_not_allowed') throw originNotAllowed();
       throw new RealtimeApiError(HttpStatus.UNAUTHORIZED, ErrorCode.InvalidTicket, 'Invalid ticket: unknown, expired or already used');
     }
+    const ticket = redemption.ticket;
+    Object.assign(trail, { projectId: ticket.projectId, keyId: ticket.keyId, waitedSeconds: (Date.now() - ticket.createdAt) / 1000 });
     let active: boolean;
     try {
       active = await this.verifier.isKeyActive(ticket.keyId);

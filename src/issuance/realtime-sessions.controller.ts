@@ -10,6 +10,7 @@ import { RESOLVED_OPTIONS, REALTIME_SESSIONS_PATH, REALTIME_SOCKET_PATH, type Re
 import { ApiMintRealtimeSession } from '../openapi/mint-route.decorators.js';
 import { TicketService } from '../tickets/ticket.service.js';
 import { parseMintRequest } from './mint-request.js';
+import { MintObserver } from './mint-observer.js';
 
 export interface RealtimeSessionResponse {
   /** The ticket's public id (`rt_…`): not a secret; revoke the ticket with it. */
@@ -33,6 +34,7 @@ export class RealtimeSessionsController {
     private readonly tickets: TicketService,
     private readonly rateLimits: RateLimits,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
+    private readonly observer: MintObserver,
   ) {}
 
   @Post(REALTIME_SESSIONS_PATH)
@@ -50,13 +52,15 @@ export class RealtimeSessionsController {
       typeof idempotencyKey === 'string'
         ? await this.tickets.mintIdempotent(req[IDENTITY_KEY]!, request, idempotencyKey)
         : await this.tickets.mint(req[IDENTITY_KEY]!, request);
-    return {
+    const response = {
       // Additive (docs/protocol.md §1): the Opper fields keep their names and meaning.
       id: record.publicId!,
       client_secret: secret,
       expires_at: rfc3339Seconds(record.expiresAt),
       ws_url: this.wsUrl(req, secret),
     };
+    this.observer.minted(req, record, request.ttlSeconds);
+    return response;
   }
 
   /** Revokes an outstanding ticket of the caller's project: a later upgrade with it gets 401. */

@@ -36,8 +36,10 @@ export interface SessionEndLogFields {
   sessionId: string;
   projectId: string;
   keyId: string;
-  model: string;
-  provider: string;
+  /** Absent when the session never started (no `session.started`). */
+  model?: string;
+  provider?: string;
+  /** From `session.started` (from the upgrade when it never started) to the close. */
   durationMs: number;
   bytesIn: number;
   bytesOut: number;

@@ -6,7 +6,11 @@ import { SESSION_CONFIG_FIELDS } from '../session-config/session-config.js';
 
 export const OTHER = 'other';
 
-/** Outcomes of a redemption at upgrade time. */
+/**
+ * Outcomes of an admission at upgrade time (a ticket redemption, or a bearer runtime key):
+ * `replayed` / `expired` / `unknown` are the three kinds of refused ticket (all one 401
+ * `invalid_ticket` outside); `invalid_api_key` is any refused bearer key.
+ */
 export const REDEMPTION_OUTCOMES = [
   'ok',
   'replayed',
@@ -17,7 +21,10 @@ export const REDEMPTION_OUTCOMES = [
   'key_revoked',
   'auth_unavailable',
   'missing_credentials',
+  'invalid_api_key',
   'server_draining',
+  'internal_error',
+  'origin_not_allowed',
 ] as const;
 export type RedemptionOutcome = (typeof REDEMPTION_OUTCOMES)[number];
 

@@ -1,19 +1,24 @@
 // Ticket store shared by every gateway instance. One key per ticket, `<prefix>ticket:<id>` where the
 // id is the SHA-256 digest of the secret (the secret never reaches Redis), holding the record as
 // JSON and expiring with the ticket. Redemption is one atomic command, so exactly one consume wins
-// across all instances: GETDEL, or a GET+DEL Lua script on servers older than 6.2; at the upgrade,
-// a script that checks the ticket's bound origins and takes it only when the origin is allowed.
-// Beside it, with the same expiry: `<prefix>ticket-id:<public id>` → project and digest (to revoke
-// by public id; revocation is one DEL of the ticket key, so exactly one of revoke and redeem wins),
-// and `<prefix>mint:<project>:<digest of the Idempotency-Key>` → the encrypted mint response.
-// Every command touches one key, so Redis Cluster works too.
+// across all instances: GETDEL, or a GET+DEL Lua script on servers older than 6.2.
+//
+// `redeem` (what the gateway uses at the upgrade) is one Lua script: it checks the ticket's bound
+// origins (a wrong origin leaves it in place, unspent) and tells why a ticket was refused, correctly
+// across instances: the key is kept `refusalMemoryMs` past the ticket's expiry (an expired ticket is
+// still recognised), and a redemption replaces the record with a tombstone (`replayed`, or `expired`
+// when it came too late) living to the same instant. The record itself is gone the moment it is spent.
+// Beside it, with the ticket's expiry: `<prefix>ticket-id:<public id>` → project and digest (to revoke
+// by public id; revocation deletes the ticket key only while it still holds the record, atomically,
+// so exactly one of revoke and redeem wins), and `<prefix>mint:<project>:<digest of the
+// Idempotency-Key>` → the encrypted mint response.
 //
 // The outstanding-ticket cap: each project has a sorted set `<prefix>outstanding:<project>` of its
 // unredeemed ticket ids scored by expiry (the Redis server's clock). Saving reserves a place in it
 // with one script (drop expired, count, add) sent in the same round trip as the ticket's SET;
-// redemption removes the id. Every command touches one key, so this works on Redis Cluster too.
-// Should a removal be lost (Redis unreachable right after a redemption), the id still counts until
-// its ticket's expiry: the cap errs on the side of refusing, never of letting more through.
+// redemption removes the id. Should a removal be lost (Redis unreachable right after a redemption),
+// the id still counts until its ticket's expiry: the cap errs on the side of refusing.
+// Every command touches one key, so Redis Cluster works too.
 import { Logger } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
 import { pingWithin } from '../redis/redis-ping.js';
@@ -21,10 +26,11 @@ import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX } from '../redis/redis.options.js';
 import type { TicketRecord } from './ticket.record.js';
 import {
-  ORIGIN_NOT_ALLOWED,
+  DEFAULT_REFUSAL_MEMORY_MS,
   OutstandingTicketLimitError,
   TicketRepository,
   type RevokeOutcome,
+  type TicketRedemption,
   type TicketSaveOptions,
 } from './ticket.repository.js';
 
@@ -46,6 +52,16 @@ export interface RedisTicketRepositoryOptions {
    * host may have no command timeout, or queue commands while disconnected). Default 1000.
    */
   commandTimeoutMs?: number;
+  /**
+   * How long past its expiry a ticket's key is kept, so that a late or repeated redemption is
+   * counted as `expired` / `replayed` rather than `unknown`. Default 60 s.
+   */
+  refusalMemoryMs?: number;
+  /**
+   * Called when a redemption finds a ticket expired and never redeemed (once per ticket). Tickets
+   * that expire with nobody trying them leave Redis silently and are not counted.
+   */
+  onExpiredUnredeemed?: (count: number) => void;
 }
 
 const GET_AND_DELETE = new RedisScript(`
@@ -55,28 +71,45 @@ return value
 `);
 
 /**
- * KEYS[1] ticket; ARGV[1] the upgrade's canonical origin ('' when none). The record, taken; nil when
- * absent; 0 (left in place) when it lists allowed origins and this is not one of them. The search
- * for the field name only skips decoding records that cannot have it (JSON escapes the quotes of
- * any such text inside a value, and a metadata key of that name is not the top-level field).
+ * The upgrade's redemption, atomically: KEYS[1] the ticket key; ARGV[1] now (epoch ms, this
+ * instance's clock, as `consume` judges expiry); ARGV[2] the refusal memory (ms); ARGV[3] the
+ * upgrade's canonical origin ('' when none). Returns nil (never stored, or forgotten), a tombstone
+ * (`replayed` / `expired`), 0 when the ticket is live and lists allowed origins of which this is not
+ * one (left in place), or the record, which it has replaced by the tombstone the caller's verdict
+ * needs (live: `replayed`; past expiresAt: `expired`). The search for the field name only skips
+ * decoding records that cannot have it (JSON escapes the quotes of any such text inside a value).
  */
-const CONSUME_FROM_ORIGIN = new RedisScript(`
+const REDEEM = new RedisScript(`
 local value = redis.call('GET', KEYS[1])
 if not value then return false end
-if string.find(value, '"allowedOrigins"', 1, true) then
-  local ok, record = pcall(cjson.decode, value)
-  if not ok then return 0 end
+if string.sub(value, 1, 1) ~= '{' then return value end
+local now = tonumber(ARGV[1])
+local record = cjson.decode(value)
+local expiresAt = tonumber(record.expiresAt) or 0
+if expiresAt > now and string.find(value, '"allowedOrigins"', 1, true) then
   local origins = record['allowedOrigins']
   if type(origins) == 'table' and #origins > 0 then
     local allowed = false
     for _, origin in ipairs(origins) do
-      if origin == ARGV[1] then allowed = true end
+      if origin == ARGV[3] then allowed = true end
     end
     if not allowed then return 0 end
   end
 end
-redis.call('DEL', KEYS[1])
+local tombstone = 'expired'
+if expiresAt > now then tombstone = 'replayed' end
+local ttl = math.floor(expiresAt + tonumber(ARGV[2]) - now)
+if ttl < 1 then ttl = 1 end
+redis.call('SET', KEYS[1], tombstone, 'PX', ttl)
 return value
+`);
+
+/** KEYS[1] ticket key. Deletes it while it holds the record (not a tombstone): 1 = revoked, 0 = spent or gone. */
+const REVOKE = new RedisScript(`
+local value = redis.call('GET', KEYS[1])
+if not value or string.sub(value, 1, 1) ~= '{' then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
 `);
 
 /** KEYS[1] outstanding set; ARGV: ticket id, max, ttl ms. 1 = reserved, 0 = the project is full. */
@@ -97,6 +130,8 @@ export class RedisTicketRepository extends TicketRepository {
   private readonly outstandingPrefix: string;
   private readonly now: () => number;
   private readonly commandTimeoutMs: number;
+  private readonly refusalMemoryMs: number;
+  private readonly onExpiredUnredeemed: ((count: number) => void) | undefined;
   private strategy: Promise<'getdel' | 'script'> | undefined;
 
   constructor(
@@ -109,6 +144,8 @@ export class RedisTicketRepository extends TicketRepository {
     this.outstandingPrefix = `${this.basePrefix}outstanding:`;
     this.now = options.now ?? Date.now;
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+    this.refusalMemoryMs = options.refusalMemoryMs ?? DEFAULT_REFUSAL_MEMORY_MS;
+    this.onExpiredUnredeemed = options.onExpiredUnredeemed;
     const strategy = options.consumeStrategy ?? 'auto';
     if (strategy !== 'auto') this.strategy = Promise.resolve(strategy);
   }
@@ -134,7 +171,8 @@ export class RedisTicketRepository extends TicketRepository {
   }
 
   async save(ticket: TicketRecord, options: TicketSaveOptions = {}): Promise<void> {
-    // Redis expires the key with the ticket (PX), so a ticket never redeemed leaves nothing behind.
+    // Redis expires the ticket key (PX) `refusalMemoryMs` after the ticket, so a ticket never
+    // redeemed leaves nothing behind, and until then a late redemption is known as `expired`.
     const ttlMs = this.ttlOf(ticket.expiresAt);
     await this.store(ticket, ttlMs, options.maxOutstandingPerProject);
     if (ticket.publicId === undefined) return;
@@ -146,7 +184,7 @@ export class RedisTicketRepository extends TicketRepository {
 
   /** The ticket's SET, and with a cap its place in the project's outstanding set, in one round trip. */
   private async store(ticket: TicketRecord, ttlMs: number, max: number | undefined): Promise<void> {
-    const set = this.client.call('SET', this.keyOf(ticket.id), JSON.stringify(ticket), 'PX', ttlMs, 'NX');
+    const set = this.client.call('SET', this.keyOf(ticket.id), JSON.stringify(ticket), 'PX', ttlMs + this.refusalMemoryMs, 'NX');
     if (max === undefined) {
       if ((await set) !== 'OK') throw new Error('ticket id collision');
       return;
@@ -173,23 +211,14 @@ export class RedisTicketRepository extends TicketRepository {
     this.client.call('ZREM', this.outstandingKeyOf(projectId), id).catch(() => undefined);
   }
 
-  override async consumeFrom(id: string, origin: string | undefined): Promise<TicketRecord | null | typeof ORIGIN_NOT_ALLOWED> {
-    const value = await CONSUME_FROM_ORIGIN.run(this.client, [this.keyOf(id)], [origin ?? '']);
-    if (value === null || value === undefined) return null;
-    if (value === 0) return ORIGIN_NOT_ALLOWED;
-    const ticket = JSON.parse(String(value)) as TicketRecord;
-    this.noLongerOutstanding(ticket.projectId, id);
-    return ticket.expiresAt > this.now() ? ticket : null;
-  }
-
   override async revoke(publicId: string, projectId: string): Promise<RevokeOutcome> {
     const indexKey = this.publicIdKeyOf(publicId);
     const index = await this.client.call('GET', indexKey);
     if (index === null || index === undefined) return 'not_found';
     const entry = JSON.parse(String(index)) as { projectId: string; id: string };
     if (entry.projectId !== projectId) return 'not_found';
-    // DEL and the redemption's GETDEL / script are each atomic on the same key: one of them wins.
-    const deleted = Number(await this.client.call('DEL', this.keyOf(entry.id)));
+    // The revoke and the redemption scripts are each atomic on the same key: one of them wins.
+    const deleted = Number(await REVOKE.run(this.client, [this.keyOf(entry.id)], []));
     if (deleted === 1) {
       this.noLongerOutstanding(projectId, entry.id);
       await this.client.call('DEL', indexKey);
@@ -215,10 +244,26 @@ export class RedisTicketRepository extends TicketRepository {
   async consume(id: string): Promise<TicketRecord | null> {
     const value = await this.take(this.keyOf(id));
     if (value === null || value === undefined) return null;
+    // A tombstone left by `redeem`: the ticket was spent (or found expired) already.
+    if (!String(value).startsWith('{')) return null;
     const ticket = JSON.parse(String(value)) as TicketRecord;
     this.noLongerOutstanding(ticket.projectId, id);
     // PX already expired it on the server's clock; this keeps the contract exact on ours too.
     return ticket.expiresAt > this.now() ? ticket : null;
+  }
+
+  override async redeem(id: string, origin?: string): Promise<TicketRedemption> {
+    const now = this.now();
+    const value = await REDEEM.run(this.client, [this.keyOf(id)], [now, this.refusalMemoryMs, origin ?? '']);
+    if (value === null || value === undefined) return { refused: 'unknown' };
+    if (value === 0) return { refused: 'origin_not_allowed' };
+    const text = String(value);
+    if (text === 'replayed' || text === 'expired') return { refused: text };
+    const ticket = JSON.parse(text) as TicketRecord;
+    this.noLongerOutstanding(ticket.projectId, id);
+    if (ticket.expiresAt > now) return { ticket };
+    this.onExpiredUnredeemed?.(1);
+    return { refused: 'expired' };
   }
 
   /** PING within the command timeout: throws when Redis does not answer PONG in time (readiness). */

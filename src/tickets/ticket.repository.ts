@@ -5,8 +5,20 @@
 // working: see each method.
 import type { TicketRecord } from './ticket.record.js';
 
-/** What `consumeFrom` answers when the ticket is live but bound to other origins (it is left unspent). */
-export const ORIGIN_NOT_ALLOWED = 'origin_not_allowed';
+/**
+ * Why a store refused a ticket. Outside, the first three are the same 401 `invalid_ticket`;
+ * `origin_not_allowed` (a live ticket bound to other origins, left unspent) is a 403.
+ */
+export type TicketRefusal = 'replayed' | 'expired' | 'unknown' | 'origin_not_allowed';
+
+/** What a redemption found: the ticket (now spent), or why there was none. */
+export type TicketRedemption = { ticket: TicketRecord } | { refused: TicketRefusal };
+
+/**
+ * How long past `expiresAt` a store still tells a spent ticket (`replayed`) or an expired one
+ * (`expired`) apart from one it never saw (`unknown`). Counting only: every refusal is refused.
+ */
+export const DEFAULT_REFUSAL_MEMORY_MS = 60_000;
 
 /** How a revocation went: `already_redeemed` while the ticket's index outlives its redemption. */
 export type RevokeOutcome = 'revoked' | 'not_found' | 'already_redeemed';
@@ -58,24 +70,27 @@ export abstract class TicketRepository {
   abstract consume(id: string): Promise<TicketRecord | null>;
 
   /**
+   * The upgrade's redemption: `consume`, only from an allowed origin, saying why a ticket was
+   * refused. A live ticket whose `allowedOrigins` does not include `origin` (undefined: the upgrade
+   * sent none) is left in place and refused `origin_not_allowed`, atomically with any concurrent
+   * redemption or revoke, so a wrong-origin upgrade never burns the ticket of a right one. The other
+   * reasons are for metrics and logs (the client gets the same 401 for each); the same exactly-once
+   * rule holds. This default knows no more than `consume`: it reports every refusal as `unknown`,
+   * and checks the origin after taking the ticket (the origin is enforced, but a wrong one spends
+   * it). The built-in stores override it.
+   */
+  async redeem(id: string, origin?: string): Promise<TicketRedemption> {
+    const ticket = await this.consume(id);
+    if (!ticket) return { refused: 'unknown' };
+    return ticketAllowsOrigin(ticket, origin) ? { ticket } : { refused: 'origin_not_allowed' };
+  }
+
+  /**
    * Resolves when the store can answer right now, throws when it cannot (readiness: GET
    * /health/ready is 503 while it throws). The default resolves: override it in a store that
    * depends on a server.
    */
   async ping(): Promise<void> {}
-
-  /**
-   * `consume`, but only from an allowed origin: a live ticket whose `allowedOrigins` does not
-   * include `origin` is left in place and `ORIGIN_NOT_ALLOWED` is returned, atomically with any
-   * concurrent consume or revoke (so a wrong-origin upgrade never burns the ticket of a right one).
-   * The default, for stores that only implement `consume`, takes the ticket first and checks after:
-   * the origin is still enforced, but a wrong origin spends the ticket. The built-in stores override it.
-   */
-  async consumeFrom(id: string, origin: string | undefined): Promise<TicketRecord | null | typeof ORIGIN_NOT_ALLOWED> {
-    const ticket = await this.consume(id);
-    if (ticket && !ticketAllowsOrigin(ticket, origin)) return ORIGIN_NOT_ALLOWED;
-    return ticket;
-  }
 
   /**
    * Revoke the outstanding ticket with this public id, if it belongs to `projectId` (another

@@ -43,6 +43,8 @@ export interface ConnectOptions {
   query?: string;
   /** The `Origin` header, as a browser page at that origin sends it. */
   origin?: string;
+  /** Extra request headers of the upgrade (e.g. `x-request-id`). */
+  headers?: Record<string, string>;
 }
 
 export type UpgradeOutcome =
@@ -79,7 +81,7 @@ export class RealtimeTestClient {
     if (query.length) url.search = query.join('&');
     const protocols =
       options.protocols ?? (options.ticket !== undefined && options.via !== 'query' ? [TICKET_PROTOCOL_PREFIX + options.ticket] : []);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     const authorization = options.authorization ?? (options.bearer !== undefined ? `Bearer ${options.bearer}` : undefined);
     if (authorization !== undefined) headers.authorization = authorization;
 

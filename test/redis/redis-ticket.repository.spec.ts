@@ -116,9 +116,9 @@ describeWithRedis('RedisTicketRepository', () => {
   });
 
   describe('storage', () => {
-    it('stores one key, <prefix>ticket:<sha256 of the secret>, expiring with the ticket', async () => {
+    it('stores one key, <prefix>ticket:<sha256 of the secret>, expiring with the ticket (no refusal memory)', async () => {
       const prefix = uniquePrefix();
-      const repo = new RedisTicketRepository(await client(), { keyPrefix: prefix });
+      const repo = new RedisTicketRepository(await client(), { keyPrefix: prefix, refusalMemoryMs: 0 });
       const secret = generateTicketSecret();
       const record = ticket({ id: ticketIdOf(secret), expiresAt: Date.now() + 30_000 });
       await repo.save(record);
@@ -132,6 +132,16 @@ describeWithRedis('RedisTicketRepository', () => {
       const stored = (await inspect.get(key)) as string;
       expect(JSON.parse(stored)).toEqual(record);
       expect(stored).not.toContain(secret);
+    });
+
+    it('by default keeps the key 60 s past the ticket, to tell a late redemption from an unknown one', async () => {
+      const prefix = uniquePrefix();
+      const repo = new RedisTicketRepository(await client(), { keyPrefix: prefix });
+      const record = ticket({ expiresAt: Date.now() + 30_000 });
+      await repo.save(record);
+      const pttl = await inspect.pttl(repo.keyOf(record.id));
+      expect(pttl).toBeGreaterThan(88_000);
+      expect(pttl).toBeLessThanOrEqual(90_000);
     });
 
     it('keeps stores with different prefixes apart', async () => {
@@ -162,9 +172,9 @@ describeWithRedis('RedisTicketRepository', () => {
   });
 
   describe('expiry', () => {
-    it('lets Redis drop a ticket at expiresAt (PX), before anyone consumes it', async () => {
+    it('lets Redis drop a ticket at expiresAt (PX) without refusal memory, before anyone consumes it', async () => {
       const prefix = uniquePrefix();
-      const repo = new RedisTicketRepository(await client(), { keyPrefix: prefix });
+      const repo = new RedisTicketRepository(await client(), { keyPrefix: prefix, refusalMemoryMs: 0 });
       const record = ticket({ expiresAt: Date.now() + 150 });
       await repo.save(record);
       expect(await inspect.exists(repo.keyOf(record.id))).toBe(1);
@@ -191,6 +201,68 @@ describeWithRedis('RedisTicketRepository', () => {
       const record = ticket({ expiresAt: Date.now() - 1000 });
       await repo.save(record);
       expect(await repo.consume(record.id)).toBeNull();
+    });
+  });
+
+  describe('redeem: why a ticket is refused, across instances', () => {
+    it('tells ok, replayed (on another instance), expired and unknown apart; the record is gone once spent', async () => {
+      const prefix = uniquePrefix('redeem');
+      const expiredCounts: number[] = [];
+      const a = new RedisTicketRepository(await client(), { keyPrefix: prefix, onExpiredUnredeemed: (n) => expiredCounts.push(n) });
+      const b = new RedisTicketRepository(await client(), { keyPrefix: prefix, onExpiredUnredeemed: (n) => expiredCounts.push(n) });
+      const live = ticket();
+      await a.save(live);
+      expect(await b.redeem(live.id)).toEqual({ ticket: live });
+      // The record is replaced by a tombstone that holds nothing of it, and lives to expiry + 60 s.
+      const stored = (await inspect.get(a.keyOf(live.id))) as string;
+      expect(stored).toBe('replayed');
+      expect(await inspect.pttl(a.keyOf(live.id))).toBeGreaterThan(118_000);
+      expect(await a.redeem(live.id)).toEqual({ refused: 'replayed' });
+      expect(await b.redeem(live.id)).toEqual({ refused: 'replayed' });
+      expect(await a.consume(live.id)).toBeNull();
+
+      const late = ticket({ expiresAt: Date.now() + 100 });
+      await a.save(late);
+      await sleep(200);
+      expect(await b.redeem(late.id)).toEqual({ refused: 'expired' });
+      expect(await a.redeem(late.id)).toEqual({ refused: 'expired' });
+      expect(expiredCounts).toEqual([1]);
+
+      expect(await a.redeem(ticketIdOf('never-minted'))).toEqual({ refused: 'unknown' });
+    });
+
+    it('gives a ticket to exactly one of 1,000 redemptions over four clients; the other 999 are replays', async () => {
+      const prefix = uniquePrefix('redeem');
+      const repos = await Promise.all([0, 1, 2, 3].map(async () => new RedisTicketRepository(await client(), { keyPrefix: prefix })));
+      const record = ticket();
+      await repos[0].save(record);
+      const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => repos[i % 4].redeem(record.id)));
+      expect(results.filter((r) => 'ticket' in r)).toEqual([{ ticket: record }]);
+      expect(results.filter((r) => 'refused' in r && r.refused === 'replayed')).toHaveLength(999);
+    });
+
+    it('judges expiry on this instance\'s clock, as consume does, and never hands the ticket out later', async () => {
+      const prefix = uniquePrefix('redeem');
+      let skew = 20_000;
+      const repo = new RedisTicketRepository(await client(), { keyPrefix: prefix, now: () => Date.now() + skew });
+      const record = ticket({ expiresAt: Date.now() + 10_000 });
+      await repo.save(record);
+      expect(await repo.redeem(record.id)).toEqual({ refused: 'expired' });
+      skew = 0;
+      expect(await repo.redeem(record.id)).toEqual({ refused: 'expired' });
+      expect(await repo.consume(record.id)).toBeNull();
+    });
+
+    it('forgets a refused ticket after the refusal memory: then it is unknown', async () => {
+      const prefix = uniquePrefix('redeem');
+      const repo = new RedisTicketRepository(await client(), { keyPrefix: prefix, refusalMemoryMs: 100 });
+      const record = ticket({ expiresAt: Date.now() + 100 });
+      await repo.save(record);
+      expect('ticket' in (await repo.redeem(record.id))).toBe(true);
+      expect(await repo.redeem(record.id)).toEqual({ refused: 'replayed' });
+      await sleep(300);
+      expect(await repo.redeem(record.id)).toEqual({ refused: 'unknown' });
+      expect(await keysUnder(inspect, prefix)).toEqual([]);
     });
   });
 

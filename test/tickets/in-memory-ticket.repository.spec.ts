@@ -1,7 +1,7 @@
 // InMemoryTicketRepository: single redemption under concurrency, expiry, the sweep, and a sweeper
 // timer that neither keeps the process alive nor outlives close().
 import { describe, expect, it } from '@jest/globals';
-import { InMemoryTicketRepository, type TicketRecord } from '../../src/index.js';
+import { InMemoryTicketRepository, TicketRepository, type TicketRecord } from '../../src/index.js';
 
 const T0 = Date.parse('2026-05-13T15:30:00Z');
 
@@ -155,5 +155,67 @@ describe('InMemoryTicketRepository', () => {
     const repo = new InMemoryTicketRepository();
     repo.close();
     expect(() => repo.close()).not.toThrow();
+  });
+
+  describe('redeem: why a ticket is refused', () => {
+    it('tells ok, replayed, expired and unknown apart, and counts each expired ticket once', async () => {
+      const clock = manualClock();
+      const expired: number[] = [];
+      await withRepository({ now: clock.now, onExpiredUnredeemed: (n) => expired.push(n) }, async (repo) => {
+        await repo.save(ticket('live', T0 + 10_000));
+        await repo.save(ticket('late', T0 + 1_000));
+        expect(await repo.redeem('live')).toEqual({ ticket: ticket('live', T0 + 10_000) });
+        expect(await repo.redeem('live')).toEqual({ refused: 'replayed' });
+        expect(await repo.consume('live')).toBeNull();
+        clock.set(T0 + 2_000);
+        expect(await repo.redeem('late')).toEqual({ refused: 'expired' });
+        expect(await repo.redeem('late')).toEqual({ refused: 'expired' });
+        expect(await repo.redeem('never')).toEqual({ refused: 'unknown' });
+        expect(expired).toEqual([1]);
+      });
+    });
+
+    it('the sweep counts tickets that expired unredeemed, once, and an attempt after it still says expired', async () => {
+      const clock = manualClock();
+      const expired: number[] = [];
+      await withRepository({ now: clock.now, onExpiredUnredeemed: (n) => expired.push(n), refusalMemoryMs: 5_000 }, async (repo) => {
+        await repo.save(ticket('a', T0 + 1_000));
+        await repo.save(ticket('b', T0 + 1_000));
+        await repo.save(ticket('live', T0 + 60_000));
+        clock.set(T0 + 1_500);
+        repo.sweep();
+        repo.sweep();
+        expect(expired).toEqual([2]);
+        expect(await repo.redeem('a')).toEqual({ refused: 'expired' });
+        expect(expired).toEqual([2]);
+        // Past expiry + refusal memory, a refused ticket is forgotten.
+        clock.set(T0 + 6_001);
+        repo.sweep();
+        expect(await repo.redeem('b')).toEqual({ refused: 'unknown' });
+        expect((await repo.redeem('live'))).toHaveProperty('ticket');
+      });
+    });
+  });
+});
+
+describe('TicketRepository.redeem by default (a host-supplied store)', () => {
+  it('is built on consume: the ticket once, then every refusal reported as unknown', async () => {
+    class OneShotStore extends TicketRepository {
+      private readonly records = new Map<string, TicketRecord>();
+      async save(record: TicketRecord) {
+        this.records.set(record.id, record);
+      }
+      async consume(id: string) {
+        const record = this.records.get(id) ?? null;
+        this.records.delete(id);
+        return record;
+      }
+    }
+    const store = new OneShotStore();
+    const record = ticket('x', Date.now() + 60_000);
+    await store.save(record);
+    expect(await store.redeem('x')).toEqual({ ticket: record });
+    expect(await store.redeem('x')).toEqual({ refused: 'unknown' });
+    expect(await store.redeem('y')).toEqual({ refused: 'unknown' });
   });
 });
