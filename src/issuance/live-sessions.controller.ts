@@ -8,6 +8,7 @@ import { REALTIME_SESSIONS_PATH } from '../common/module-settings.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError } from '../errors/realtime-api.error.js';
 import { LiveSessionDirectory, type LiveSession } from '../live-sessions/live-session-directory.js';
+import { ApiListLiveSessions, ApiTerminateLiveSession } from '../openapi/control-route.decorators.js';
 
 export const LIVE_SESSIONS_PATH = `${REALTIME_SESSIONS_PATH}/live`;
 
@@ -36,6 +37,7 @@ export class LiveSessionsController {
   constructor(private readonly directory: LiveSessionDirectory) {}
 
   @Get(LIVE_SESSIONS_PATH)
+  @ApiListLiveSessions()
   @UseGuards(ApiKeyGuard)
   async list(@Req() req: RequestWithIdentity): Promise<{ data: LiveSessionResponse[] }> {
     let sessions: LiveSession[];
@@ -50,6 +52,7 @@ export class LiveSessionsController {
   }
 
   @Delete(`${LIVE_SESSIONS_PATH}/:sessionId`)
+  @ApiTerminateLiveSession()
   @HttpCode(HttpStatus.ACCEPTED)
   @UseGuards(ApiKeyGuard)
   async terminate(@Req() req: RequestWithIdentity, @Param('sessionId') sessionId: string): Promise<{ id: string; status: 'terminating' }> {

@@ -2,6 +2,7 @@
 // (idempotently with an `Idempotency-Key` header); DELETE /v3/realtime-sessions/{id} revokes one.
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Inject, Param, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
+import { ApiRevokeTicket } from '../openapi/control-route.decorators.js';
 import { ApiKeyGuard, IDENTITY_KEY, type RequestWithIdentity } from '../auth/api-key.guard.js';
 import { RateLimits } from '../auth/rate-limits.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -65,6 +66,7 @@ export class RealtimeSessionsController {
 
   /** Revokes an outstanding ticket of the caller's project: a later upgrade with it gets 401. */
   @Delete(`${REALTIME_SESSIONS_PATH}/:id`)
+  @ApiRevokeTicket()
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(ApiKeyGuard)
   async revoke(@Req() req: MintHttpRequest, @Param('id') id: string): Promise<void> {

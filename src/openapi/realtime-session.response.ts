@@ -4,6 +4,12 @@ import { ApiProperty } from '@nestjs/swagger';
 
 export class RealtimeSessionResponseDto {
   @ApiProperty({
+    description: 'Public, non-secret id of the ticket (additive to the Opper fields): revoke it with `DELETE /v3/realtime-sessions/{id}`; live sessions list it as `ticket_id`.',
+    example: 'rt_3kT9qVb1XcZ2mN8pL0aB7w',
+  })
+  id: string;
+
+  @ApiProperty({
     description: 'Single-use ticket secret (base64url, ≥ 256 bits). Send it as the `opper-ticket.<client_secret>` WebSocket subprotocol (or `?ticket=`).',
     example: 'x3Jf0bq9Qm1oV2o0j5uUuY0Yl2s8b9cJd3uT1kqgWm8',
   })

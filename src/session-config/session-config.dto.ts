@@ -98,7 +98,20 @@ export class CreateRealtimeSessionDto {
   @ApiPropertyOptional({ type: 'integer', description: 'Ticket lifetime in seconds: absent or 0 → 60, clamped into [1, 300].', example: 60 })
   @IsOptional() @IsInt({ message: 'ttl_seconds must be an integer' }) ttl_seconds?: number;
   /** The backend's own attribution (end user, plan…): stored with the ticket, never sent to the provider or the browser. */
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 512 },
+    maxProperties: 16,
+    description: 'Your own attribution (end user, plan…): at most 16 string keys with string values of at most 512 bytes. Stored with the ticket, given to the session-events hook and the session-end log line; never sent to the provider or the browser.',
+    example: { user_id: 'u_42', plan: 'pro' },
+  })
   @IsOptional() @IsStringMap() metadata?: Record<string, string>;
   /** Pages allowed to redeem the ticket: the upgrade's Origin must be one of them. */
+  @ApiPropertyOptional({
+    type: String,
+    isArray: true,
+    description: "Web origins allowed to redeem the ticket: the upgrade's `Origin` must be one of them (checked before the ticket is consumed; 403 `origin_not_allowed` otherwise).",
+    example: ['https://app.example.com'],
+  })
   @IsOptional() @IsArray() @ArrayMaxSize(ALLOWED_ORIGINS_MAX) @IsWebOrigin({ each: true }) allowed_origins?: string[];
 }

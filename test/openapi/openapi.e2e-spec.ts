@@ -53,11 +53,11 @@ describe.each(PLATFORMS)('OpenAPI on %s', (platform) => {
       expect(doc.openapi).toMatch(/^3\./);
       expect(doc.paths['/v3/realtime-sessions']).toBeDefined();
       const request = doc.components.schemas.CreateRealtimeSessionDto;
-      expect(Object.keys(request.properties).sort()).toEqual(['config', 'locked_fields', 'ttl_seconds']);
+      expect(Object.keys(request.properties).sort()).toEqual(['allowed_origins', 'config', 'locked_fields', 'metadata', 'ttl_seconds']);
       expect(request.required ?? []).toEqual([]);
       expect(Object.keys(doc.components.schemas.SessionConfigDto.properties).sort()).toEqual([...SESSION_CONFIG_FIELDS].sort());
       expect(doc.components.schemas.SessionConfigDto.properties.modalities.items.enum).toEqual(['audio', 'text']);
-      expect(Object.keys(doc.components.schemas.RealtimeSessionResponseDto.properties).sort()).toEqual(['client_secret', 'expires_at', 'ws_url']);
+      expect(Object.keys(doc.components.schemas.RealtimeSessionResponseDto.properties).sort()).toEqual(['client_secret', 'expires_at', 'id', 'ws_url']);
       expect(doc.components.securitySchemes['runtime-api-key']).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
 
       const page = await fetch(`${baseUrl}/docs`);
@@ -81,13 +81,22 @@ describe.each(PLATFORMS)('OpenAPI on %s', (platform) => {
       const post = route.post;
       expect(post.security).toEqual([{ 'runtime-api-key': [] }]);
       expect(post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateRealtimeSessionDto' });
-      expect(Object.keys(doc.components.schemas.CreateRealtimeSessionDto.properties).sort()).toEqual(['config', 'locked_fields', 'ttl_seconds']);
+      expect(Object.keys(doc.components.schemas.CreateRealtimeSessionDto.properties).sort()).toEqual(['allowed_origins', 'config', 'locked_fields', 'metadata', 'ttl_seconds']);
       expect(post.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RealtimeSessionResponseDto' });
       for (const { status, code } of MINT_ERROR_CODES) {
         expect(post.responses[String(status)].content['application/json'].examples[code].value.error.code).toBe(code);
       }
       expect(post.responses['503'].content['application/json'].examples.server_draining).toBeDefined();
-      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '413', '415', '500', '503']);
+      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '409', '413', '415', '429', '500', '501', '503']);
+      // The backend-control routes (revoke, list, end) are described too.
+      const revoke = doc.paths['/v3/realtime-sessions/{id}'].delete;
+      expect(Object.keys(revoke.responses).sort()).toEqual(['204', '401', '404', '409', '501', '503']);
+      expect(revoke.security).toEqual([{ 'runtime-api-key': [] }]);
+      const list = doc.paths['/v3/realtime-sessions/live'].get;
+      expect(list.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/LiveSessionListDto' });
+      expect(Object.keys(doc.components.schemas.LiveSessionDto.properties).sort()).toEqual(['id', 'instance', 'metadata', 'model', 'provider', 'started_at', 'ticket_id']);
+      const end = doc.paths['/v3/realtime-sessions/live/{sessionId}'].delete;
+      expect(Object.keys(end.responses).sort()).toEqual(['202', '401', '404', '503']);
     } finally {
       await app.close();
     }
@@ -108,7 +117,7 @@ describe.each(PLATFORMS)('OpenAPI on %s', (platform) => {
         expect(response.content['application/json'].examples[code].value.error.code).toBe(code);
         expect(response.description).toContain(`\`${code}\``);
       }
-      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '413', '415', '500', '503']);
+      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '409', '413', '415', '429', '500', '501', '503']);
       expect(doc.components.schemas.ErrorDetailDto.properties.code.enum).toEqual(expect.arrayContaining(Object.values(ErrorCode)));
     } finally {
       await app.close();
