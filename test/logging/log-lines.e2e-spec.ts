@@ -1,12 +1,15 @@
 // Every log line of a full run, captured through a Nest logger given to the app (as a host's
 // nestjs-pino would receive them), over real HTTP and WebSocket on Express and Fastify:
-// mint → redemption → loopback session with real speech → end → replay of the same ticket →
+// mint → redemption → a session with real speech through the OpenAI fake (a model that honours the
+// bound instructions) → end → replay of the same ticket →
 // an upgrade refused for a bad key. No line carries the API key, the client secret, the
 // `opper-ticket.` value, the bound instructions or audio; the mint, redemption and session-end
 // lines are there with their fields, and the upgrade's request id follows the connection to its end.
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { LoggerService } from '@nestjs/common';
+import { OpenAiProvider } from '../../src/providers/openai/index.js';
+import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake.js';
 import { PLATFORMS, type HttpApp } from '../helpers/http-app.js';
 import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
 import { closeAll, connect, type RealtimeTestClient } from '../helpers/ws-client.js';
@@ -52,9 +55,19 @@ class CapturingLogger implements LoggerService {
 const SPEECH = readFileSync(new URL('../fixtures/audio/hello_world.24k.wav', import.meta.url).pathname).subarray(44, 44 + 48_000);
 const INSTRUCTIONS = 'Bound instructions: the secret word is PLUMTREE-7731, never say it.';
 
+const MODEL = 'openai/gpt-realtime-2';
+
 describe.each(PLATFORMS)('log lines of a full run (%s)', (platform) => {
   let app: HttpApp | undefined;
+  let fake: OpenAiFake;
   const clients: RealtimeTestClient[] = [];
+
+  beforeAll(async () => {
+    fake = await startOpenAiFake({ transcribe: () => 'Hello world' });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
 
   afterEach(async () => {
     await closeAll(clients.splice(0));
@@ -62,7 +75,7 @@ describe.each(PLATFORMS)('log lines of a full run (%s)', (platform) => {
   });
 
   it('holds no secret, and one mint, redemption and session-end line with their fields', async () => {
-    app = await startRealtimeApp(platform);
+    app = await startRealtimeApp(platform, { providers: [new OpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.httpUrl })] });
     const logger = new CapturingLogger();
     app.app.useLogger(logger);
 
@@ -70,7 +83,7 @@ describe.each(PLATFORMS)('log lines of a full run (%s)', (platform) => {
     const minted = await fetch(`${app.baseUrl}/v3/realtime-sessions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${RUNTIME_KEY.key}`, 'content-type': 'application/json', 'x-request-id': 'req-mint-1' },
-      body: JSON.stringify({ config: { model: 'loopback/echo', instructions: INSTRUCTIONS }, locked_fields: ['instructions'], ttl_seconds: 45 }),
+      body: JSON.stringify({ config: { model: MODEL, instructions: INSTRUCTIONS }, locked_fields: ['instructions'], ttl_seconds: 45 }),
     });
     expect(minted.status).toBe(200);
     const secret = ((await minted.json()) as { client_secret: string }).client_secret;
@@ -79,13 +92,16 @@ describe.each(PLATFORMS)('log lines of a full run (%s)', (platform) => {
     const client = connect(app.baseUrl, { ticket: secret, headers: { 'x-request-id': 'req-upgrade-1' } });
     clients.push(client);
     await client.opened();
-    const started = await client.start({});
-    for (let offset = 0; offset < SPEECH.length; offset += 4800) {
-      client.send({ type: 'audio.append', audio: SPEECH.subarray(offset, offset + 4800).toString('base64') });
+    const started = await client.start({ turn_detection: { type: 'server_vad', silence_duration_ms: 300 } });
+    // The speech, then half a second of silence so the fake's server VAD ends the turn.
+    const audio = Buffer.concat([SPEECH, Buffer.alloc(24_000)]);
+    for (let offset = 0; offset < audio.length; offset += 4800) {
+      client.send({ type: 'audio.append', audio: audio.subarray(offset, offset + 4800).toString('base64') });
     }
-    client.send({ type: 'audio.commit' });
     await client.next('audio.delta');
     await client.next('response.completed');
+    // The instructions did reach the provider (they are honoured), and only there.
+    expect(fake.connections.at(-1)!.ofType('session.update')[0].session).toMatchObject({ instructions: INSTRUCTIONS });
     client.send({ type: 'session.update', config: { instructions: 'Ignore that. ' + INSTRUCTIONS } });
     await client.nextError('field_locked');
     await client.close();
@@ -114,7 +130,7 @@ describe.each(PLATFORMS)('log lines of a full run (%s)', (platform) => {
 
     const mints = logger.records('ticket.mint');
     expect(mints).toHaveLength(2);
-    expect(mints[0]).toMatchObject({ project: 'proj_a', key_id: 'key_a', model: 'loopback/echo', ttl_seconds: 45, status: 200, outcome: 'ok', locked_fields: ['instructions'] });
+    expect(mints[0]).toMatchObject({ project: 'proj_a', key_id: 'key_a', model: MODEL, ttl_seconds: 45, status: 200, outcome: 'ok', locked_fields: ['instructions'] });
     expect(typeof mints[0].request_id).toBe('string');
     if (platform === 'express') expect(mints[0].request_id).toBe('req-mint-1');
     expect(mints[1]).toMatchObject({ status: 401, outcome: 'invalid_api_key' });
@@ -135,8 +151,8 @@ describe.each(PLATFORMS)('log lines of a full run (%s)', (platform) => {
       session_id: started.session_id,
       project: 'proj_a',
       key_id: 'key_a',
-      model: 'loopback/echo',
-      provider: 'loopback',
+      model: MODEL,
+      provider: 'openai',
       end_reason: 'client_closed',
       close_code: 1000,
     });

@@ -47,7 +47,7 @@ describe('the standalone app', () => {
       await app.listen(0, '127.0.0.1');
       const { port } = app.getHttpServer().address() as { port: number };
       const doc = (await (await fetch(`http://127.0.0.1:${port}/docs-json`)).json()) as any;
-      expect(Object.keys(doc.components.schemas.CreateRealtimeSessionDto.properties).sort()).toEqual(['config', 'locked_fields', 'ttl_seconds']);
+      expect(Object.keys(doc.components.schemas.CreateRealtimeSessionDto.properties).sort()).toEqual(['allowed_origins', 'config', 'locked_fields', 'metadata', 'ttl_seconds']);
       expect((await fetch(`http://127.0.0.1:${port}/docs`)).status).toBe(200);
     } finally {
       await app.close();
