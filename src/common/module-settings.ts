@@ -20,6 +20,11 @@ export interface SessionLimits {
   highWaterMarkBytes: number;
   /** A peer that stays over the mark this long is terminated (`slow_consumer`). */
   slowConsumerSeconds: number;
+  /**
+   * Replace the upstream this long before the model's `sessionLimitSeconds` (at the earliest
+   * halfway through it): gateway/upstream-rotation.ts.
+   */
+  rotationMarginSeconds: number;
 }
 
 export const DEFAULT_LIMITS: SessionLimits = {
@@ -30,6 +35,7 @@ export const DEFAULT_LIMITS: SessionLimits = {
   maxSessionsPerProject: 100,
   highWaterMarkBytes: 1024 * 1024,
   slowConsumerSeconds: 10,
+  rotationMarginSeconds: 60,
 };
 
 export const DEFAULT_TICKET_TTL_SECONDS = 60;

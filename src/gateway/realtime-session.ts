@@ -20,6 +20,7 @@ import { audioOfAppendFrame, BASE64_AUDIO, parseClientFrame } from './client-eve
 import { FlowControl } from './flow-control.js';
 import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
 import type { Admission } from './ticket-admission.js';
+import { openRotatingUpstream } from './upstream-rotation.js';
 import { addUsage } from './usage-total.js';
 
 type State = 'awaiting_start' | 'connecting' | 'active' | 'closing' | 'closed';
@@ -150,8 +151,9 @@ export class RealtimeSession {
     this.model = model;
     this.state = 'connecting';
     this.connectAbort = new AbortController();
-    provider
-      .open({
+    openRotatingUpstream(
+      provider,
+      {
         sessionId: this.id,
         projectId: this.admission.projectId,
         config,
@@ -162,15 +164,16 @@ export class RealtimeSession {
           onEnd: (end) => this.end(end.code, end.message, end.closeCode),
           onDrain: this.flow.onUpstreamDrained,
         },
-      })
-      .then(
-        (upstream) => this.onUpstreamOpen(upstream, provider.name),
-        (err: Error) => {
-          if (this.state !== 'connecting') return;
-          this.deps.logger.warn(`Session ${this.id}: upstream ${provider.name} failed to open: ${err?.message}`);
-          this.end(ErrorCode.UpstreamUnavailable, err?.message || 'The upstream could not be reached', CloseCode.Internal);
-        },
-      );
+      },
+      { clock: this.deps.clock, logger: this.deps.logger, marginSeconds: this.deps.limits.rotationMarginSeconds },
+    ).then(
+      (upstream) => this.onUpstreamOpen(upstream, provider.name),
+      (err: Error) => {
+        if (this.state !== 'connecting') return;
+        this.deps.logger.warn(`Session ${this.id}: upstream ${provider.name} failed to open: ${err?.message}`);
+        this.end(ErrorCode.UpstreamUnavailable, err?.message || 'The upstream could not be reached', CloseCode.Internal);
+      },
+    );
   }
 
   private onUpstreamOpen(upstream: UpstreamSession, providerName: string): void {
