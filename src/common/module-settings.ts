@@ -25,6 +25,13 @@ export interface SessionLimits {
    * halfway through it): gateway/upstream-rotation.ts.
    */
   rotationMarginSeconds: number;
+  /**
+   * How long a session whose client socket dropped (not a close 1000) waits for a resume
+   * (`opper-resume.<token>`); 0 turns client resume off. gateway/session-resume.ts.
+   */
+  resumeGraceSeconds: number;
+  /** Events produced while the client is away, at most (bytes): past it → `resume_buffer_overflow`. */
+  resumeBufferBytes: number;
 }
 
 export const DEFAULT_LIMITS: SessionLimits = {
@@ -36,6 +43,8 @@ export const DEFAULT_LIMITS: SessionLimits = {
   highWaterMarkBytes: 1024 * 1024,
   slowConsumerSeconds: 10,
   rotationMarginSeconds: 60,
+  resumeGraceSeconds: 15,
+  resumeBufferBytes: 4 * 1024 * 1024,
 };
 
 export const DEFAULT_TICKET_TTL_SECONDS = 60;
