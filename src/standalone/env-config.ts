@@ -149,6 +149,9 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
         maxSessionSeconds: parseInteger('REALTIME_MAX_SESSION_SECONDS', env.REALTIME_MAX_SESSION_SECONDS, DEFAULT_LIMITS.maxSessionSeconds, 1, 7 * 86_400),
         maxFrameBytes: parseInteger('REALTIME_MAX_FRAME_BYTES', env.REALTIME_MAX_FRAME_BYTES, DEFAULT_LIMITS.maxFrameBytes, 1024, 256 * 1024 * 1024),
         maxSessionsPerProject: parseInteger('REALTIME_MAX_SESSIONS_PER_PROJECT', env.REALTIME_MAX_SESSIONS_PER_PROJECT, DEFAULT_LIMITS.maxSessionsPerProject, 1, 1_000_000),
+        rotationMarginSeconds: parseInteger('REALTIME_ROTATION_MARGIN_SECONDS', env.REALTIME_ROTATION_MARGIN_SECONDS, DEFAULT_LIMITS.rotationMarginSeconds, 1, 3600),
+        // 0 turns client resume off.
+        resumeGraceSeconds: parseInteger('REALTIME_RESUME_GRACE_SECONDS', env.REALTIME_RESUME_GRACE_SECONDS, DEFAULT_LIMITS.resumeGraceSeconds, 0, 3600),
       },
     },
   };

@@ -153,4 +153,24 @@ describe.each(PLATFORMS)('client resume (%s)', (platform) => {
     expect(hook.ended[0]).toMatchObject({ closeCode: 1000 });
     expect((await resume(token).rejected()).status).toBe(401);
   });
+
+  it('limits.resumeGraceSeconds 0 turns resume off: no resume_token, a drop ends the session at once', async () => {
+    const off = await startRealtimeApp(platform, {
+      providers: [new OpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.httpUrl })],
+      sessionEvents: hook,
+      limits: { resumeGraceSeconds: 0 },
+    });
+    try {
+      const client = await openWithTicket(off.baseUrl, { config: { model: MODEL } });
+      clients.push(client);
+      const started = await client.start({});
+      expect(started.resume_token).toBeUndefined();
+      client.ws.terminate();
+      await eventually(() => hook.ended.length === 1, 'the session-ended hook');
+      expect(hook.ended[0]).toMatchObject({ closeCode: 1006 });
+    } finally {
+      await closeAll(clients.splice(0));
+      await off.close();
+    }
+  });
 });
