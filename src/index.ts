@@ -69,7 +69,7 @@ export type { LiveSessionResponse } from './issuance/live-sessions.controller.js
 export { RealtimeEndpoint } from './gateway/realtime-endpoint.js';
 export { TicketAdmission, type Admission } from './gateway/ticket-admission.js';
 export { SessionRegistry } from './gateway/session-registry.js';
-export { MARKER_PROTOCOL, TICKET_PROTOCOL_PREFIX } from './gateway/subprotocols.js';
+export { MARKER_PROTOCOL, RESUME_PROTOCOL_PREFIX, TICKET_PROTOCOL_PREFIX } from './gateway/subprotocols.js';
 export { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
 export { type Clock, systemClock } from './common/clock.js';
 export { CloseCode } from './errors/close-codes.js';

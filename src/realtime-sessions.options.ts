@@ -145,8 +145,10 @@ function resolveLimits(overrides: Partial<SessionLimits> = {}): SessionLimits {
   const limits = { ...DEFAULT_LIMITS };
   for (const [name, value] of Object.entries(overrides) as [keyof SessionLimits, number | undefined][]) {
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new Error(`RealtimeSessionsModule: limits.${name} must be a positive number`);
+    // resumeGraceSeconds: 0 turns client resume off.
+    const min = name === 'resumeGraceSeconds' ? 0 : Number.MIN_VALUE;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+      throw new Error(`RealtimeSessionsModule: limits.${name} must be a ${min === 0 ? 'non-negative' : 'positive'} number`);
     }
     limits[name] = value;
   }

@@ -26,6 +26,18 @@ export interface SessionLimits {
   upgradesPerIpPerSecond: number;
   /** Minted, not yet redeemed, unexpired tickets one project may hold → else 429 `too_many_outstanding_tickets`. */
   maxOutstandingTicketsPerProject: number;
+  /**
+   * Replace the upstream this long before the model's `sessionLimitSeconds` (at the earliest
+   * halfway through it): gateway/upstream-rotation.ts.
+   */
+  rotationMarginSeconds: number;
+  /**
+   * How long a session whose client socket dropped (not a close 1000) waits for a resume
+   * (`opper-resume.<token>`); 0 turns client resume off. gateway/session-resume.ts.
+   */
+  resumeGraceSeconds: number;
+  /** Events produced while the client is away, at most (bytes): past it → `resume_buffer_overflow`. */
+  resumeBufferBytes: number;
 }
 
 export const DEFAULT_LIMITS: SessionLimits = {
@@ -40,6 +52,9 @@ export const DEFAULT_LIMITS: SessionLimits = {
   mintsPerKeyPerSecond: 1000,
   upgradesPerIpPerSecond: 1000,
   maxOutstandingTicketsPerProject: 100_000,
+  rotationMarginSeconds: 60,
+  resumeGraceSeconds: 15,
+  resumeBufferBytes: 4 * 1024 * 1024,
 };
 
 export const DEFAULT_TICKET_TTL_SECONDS = 60;

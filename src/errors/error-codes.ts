@@ -71,6 +71,10 @@ export const ErrorCode = {
   ServerDraining: 'server_draining',
   TerminatedByBackend: 'terminated_by_backend',
   UpstreamUnavailable: 'upstream_unavailable',
+  /** The resume token is unknown, spent, or its session is gone (HTTP 401 at the upgrade). */
+  InvalidResumeToken: 'invalid_resume_token',
+  /** More events waited for a resume than `limits.resumeBufferBytes`: the session ended. */
+  ResumeBufferOverflow: 'resume_buffer_overflow',
   UpstreamClosed: 'upstream_closed',
   UpstreamError: 'upstream_error',
   SessionEnded: 'session_ended',

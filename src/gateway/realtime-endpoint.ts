@@ -16,7 +16,7 @@ import { REALTIME_SOCKET_PATH, RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOp
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError, toErrorBody } from '../errors/realtime-api.error.js';
 import { SessionRegistry } from './session-registry.js';
-import { selectProtocol } from './subprotocols.js';
+import { offeredProtocols, RESUME_PROTOCOL_PREFIX, resumeProtocolOf, selectProtocol, ticketProtocolOf } from './subprotocols.js';
 import { TicketAdmission } from './ticket-admission.js';
 
 /** What ws itself requires of a handshake (ws 8 `handleUpgrade`); checked before a ticket is spent. */
@@ -133,6 +133,10 @@ export class RealtimeEndpoint implements OnApplicationBootstrap, OnModuleDestroy
       this.wss.handleUpgrade(req, socket, head, (ws) => ws.terminate());
       return;
     }
+    const resume = req.headers.authorization === undefined ? resumeProtocolOf(offeredProtocols(req)) : undefined;
+    if (resume !== undefined && ticketProtocolOf(offeredProtocols(req)) === undefined) {
+      return this.acceptResume(req, socket, head, resume.slice(RESUME_PROTOCOL_PREFIX.length), onError);
+    }
     let admission;
     try {
       admission = await this.admission.admit(req);
@@ -149,6 +153,31 @@ export class RealtimeEndpoint implements OnApplicationBootstrap, OnModuleDestroy
       socket.off('close', releaseUnclaimed);
       socket.off('error', onError);
       this.registry.attach(ws, admitted);
+    });
+  }
+
+  /**
+   * `opper-resume.<token>` (session-resume.ts): the deployment's origins, then the token, spent at
+   * once (exactly one upgrade wins; a replay gets 401 `invalid_resume_token`), then the 101 and the
+   * live session takes the new socket. A socket that dies before the 101 leaves the session
+   * waiting until its grace window ends (the token is spent).
+   */
+  private acceptResume(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, onError: () => void): void {
+    let session;
+    try {
+      this.admission.checkDeploymentOrigin(req);
+      session = token ? this.registry.claimResume(token) : undefined;
+      if (!session) {
+        throw new RealtimeApiError(401, ErrorCode.InvalidResumeToken, 'Invalid resume token: unknown, already used, or its session has ended');
+      }
+    } catch (err) {
+      return this.refuse(socket, err);
+    }
+    const claimed = session;
+    if (socket.destroyed || !socket.writable) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onError);
+      claimed.resumeWith(ws);
     });
   }
 

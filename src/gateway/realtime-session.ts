@@ -20,8 +20,10 @@ import type { ModelDefinition } from '../session-config/model-catalogue.js';
 import type { SessionConfig } from '../session-config/session-config.js';
 import { audioOfAppendFrame, BASE64_AUDIO, parseClientFrame } from './client-events.js';
 import { FlowControl } from './flow-control.js';
+import { ResumeBuffer } from './session-resume.js';
 import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
 import type { Admission } from './ticket-admission.js';
+import { openRotatingUpstream } from './upstream-rotation.js';
 import { addUsage } from './usage-total.js';
 
 type State = 'awaiting_start' | 'connecting' | 'active' | 'closing' | 'closed';
@@ -42,6 +44,11 @@ export interface RealtimeSessionDeps {
   onClosed(session: RealtimeSession): void;
   /** Called once when the session has started (`session.started` sent). */
   onStarted?(session: RealtimeSession, event: SessionStartedEvent): void;
+  /** Client resume (session-resume.ts); absent when `limits.resumeGraceSeconds` is 0. */
+  resume?: {
+    /** A new single-use token for this session (the previous one stops working). */
+    issueToken(session: RealtimeSession): string;
+  };
 }
 
 /** How long a closing socket may take to finish the close handshake before it is destroyed. */
@@ -55,7 +62,10 @@ export class RealtimeSession {
   private lastClientFrameAt: number;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  private readonly flow: FlowControl;
+  private flow: FlowControl;
+  /** Set while the client socket is gone and the session waits for a resume (session-resume.ts). */
+  private detached: ResumeBuffer | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
   private upstream: UpstreamSession | undefined;
   private connectAbort: AbortController | undefined;
   private config: SessionConfig = {};
@@ -70,16 +80,13 @@ export class RealtimeSession {
   private closeCode: number = CloseCode.Normal;
 
   constructor(
-    private readonly ws: WebSocket,
+    private ws: WebSocket,
     private readonly admission: Admission,
     private readonly deps: RealtimeSessionDeps,
   ) {
     this.id = admission.sessionId;
     this.openedAt = this.lastClientFrameAt = deps.clock.now();
-    this.flow = new FlowControl(ws, deps.limits, deps.clock, (side) => this.onSlowConsumer(side));
-    ws.on('message', (data, isBinary) => this.onClientFrame(data as Buffer, isBinary));
-    ws.on('close', (code) => this.onClientClosed(code));
-    ws.on('error', (err) => this.onClientError(err));
+    this.flow = this.bindClient(ws);
     this.armDeadline();
   }
 
@@ -100,6 +107,8 @@ export class RealtimeSession {
     this.closeCode = closeCode;
     this.releaseUpstream();
     this.clearTimers();
+    // No socket to tell: the session is over now.
+    if (this.detached) return this.finish();
     if (this.ws.readyState === WebSocket.OPEN) {
       this.sendJson({ type: 'session.terminating', error: { code, message } });
       this.ws.close(closeCode);
@@ -160,8 +169,9 @@ export class RealtimeSession {
     this.state = 'connecting';
     this.connectAbort = new AbortController();
     this.connectStartedAt = this.deps.clock.now();
-    provider
-      .open({
+    openRotatingUpstream(
+      provider,
+      {
         sessionId: this.id,
         projectId: this.admission.projectId,
         config,
@@ -174,18 +184,20 @@ export class RealtimeSession {
             if (this.state === 'connecting') this.deps.metrics.upstreamConnectFailed(provider.name, end.code);
             this.end(end.code, end.message, end.closeCode);
           },
-          onDrain: this.flow.onUpstreamDrained,
+          // Through `this.flow`: a resumed client gets a new FlowControl.
+          onDrain: () => this.flow.onUpstreamDrained(),
         },
-      })
-      .then(
-        (upstream) => this.onUpstreamOpen(upstream, provider.name),
-        (err: Error) => {
-          if (this.state !== 'connecting') return;
-          this.deps.logger.warn(`Session ${this.id}: upstream ${provider.name} failed to open: ${err?.message}`);
-          this.deps.metrics.upstreamConnectFailed(provider.name, ErrorCode.UpstreamUnavailable);
-          this.end(ErrorCode.UpstreamUnavailable, err?.message || 'The upstream could not be reached', CloseCode.Internal);
-        },
-      );
+      },
+      { clock: this.deps.clock, logger: this.deps.logger, marginSeconds: this.deps.limits.rotationMarginSeconds },
+    ).then(
+      (upstream) => this.onUpstreamOpen(upstream, provider.name),
+      (err: Error) => {
+        if (this.state !== 'connecting') return;
+        this.deps.logger.warn(`Session ${this.id}: upstream ${provider.name} failed to open: ${err?.message}`);
+        this.deps.metrics.upstreamConnectFailed(provider.name, ErrorCode.UpstreamUnavailable);
+        this.end(ErrorCode.UpstreamUnavailable, err?.message || 'The upstream could not be reached', CloseCode.Internal);
+      },
+    );
   }
 
   private onUpstreamOpen(upstream: UpstreamSession, providerName: string): void {
@@ -199,12 +211,15 @@ export class RealtimeSession {
     const now = this.deps.clock.now();
     this.deps.metrics.upstreamConnected(providerName, (now - this.connectStartedAt) / 1000);
     this.deps.metrics.sessionOpened(providerName, this.model!.id);
+    const resumeToken = this.deps.resume?.issueToken(this);
     this.sendJson({
       type: 'session.started',
       session_id: this.id,
       input_sample_rate: upstream.inputSampleRate,
       output_sample_rate: upstream.outputSampleRate,
       audio_format: 'pcm16',
+      // Additive (docs/protocol.md §5): `opper-resume.<resume_token>` re-attaches after a drop.
+      ...(resumeToken ? { resume_token: resumeToken } : {}),
     });
     this.started = {
       sessionId: this.id,
@@ -281,12 +296,18 @@ export class RealtimeSession {
   }
 
   private sendJson(event: object): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.detached && this.ws.readyState !== WebSocket.OPEN) return;
     const data = JSON.stringify(event);
     this.sendText(data, Buffer.byteLength(data));
   }
 
   private sendText(data: string, byteLength: number): void {
+    if (this.detached) {
+      if (!this.detached.push(data, byteLength)) {
+        this.end(ErrorCode.ResumeBufferOverflow, `More than ${this.deps.limits.resumeBufferBytes} bytes of events waited for a resume`, CloseCode.Policy);
+      }
+      return;
+    }
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.bytesOut += byteLength;
     this.deps.metrics.relayed('upstream_to_client', byteLength);
@@ -343,9 +364,81 @@ export class RealtimeSession {
   }
 
   private onClientClosed(code: number): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.detached) return;
     if (this.state !== 'closing') this.closeCode = code;
+    // A drop (not a close 1000 by the client, nor one the gateway started) of a live session:
+    // it waits for a resume for the grace window.
+    if (this.state === 'active' && code !== CloseCode.Normal && this.deps.resume) return this.detach();
+    this.finish();
+  }
+
+  // ── client resume (session-resume.ts) ───────────────────────────────────────────────────────
+
+  private bindClient(ws: WebSocket): FlowControl {
+    ws.on('message', (data, isBinary) => {
+      if (ws === this.ws) this.onClientFrame(data as Buffer, isBinary);
+    });
+    ws.on('close', (code) => {
+      if (ws === this.ws) this.onClientClosed(code);
+    });
+    ws.on('error', (err) => {
+      if (ws === this.ws) this.onClientError(err);
+    });
+    const flow = new FlowControl(ws, this.deps.limits, this.deps.clock, (side) => this.onSlowConsumer(side));
+    flow.upstream = this.upstream;
+    return flow;
+  }
+
+  private detach(): void {
+    this.detached = new ResumeBuffer(this.deps.limits.resumeBufferBytes);
+    // The buffer is the client now: whatever flow control had paused flows into it (bounded).
+    this.flow.stop();
+    this.flow.upstream = undefined;
+    this.upstream?.resume();
+    this.graceTimer = this.deps.clock.setTimeout(() => this.onGraceOver(), this.deps.limits.resumeGraceSeconds * 1000);
+    this.deps.logger.debug?.(`Session ${this.id}: client dropped (${this.closeCode}); waiting ${this.deps.limits.resumeGraceSeconds} s for a resume`);
+  }
+
+  private onGraceOver(): void {
+    this.graceTimer = undefined;
+    if (!this.detached || this.state !== 'active') return;
+    this.state = 'closing';
+    this.releaseUpstream();
+    this.clearTimers();
+    this.finish();
+  }
+
+  /**
+   * Re-attaches a resumed client socket (its token already spent): `session.resumed` with a new
+   * token, then every event buffered during the gap, in order, once. A client whose old socket
+   * the gateway still thinks open takes over from it.
+   */
+  resumeWith(ws: WebSocket): void {
+    if (this.state !== 'active') {
+      ws.close(CloseCode.Normal);
+      return;
+    }
+    const previous = this.ws;
+    const buffered = this.detached?.drain() ?? [];
+    this.detached = undefined;
+    this.deps.clock.clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.flow.stop();
+    this.upstream?.resume();
+    this.ws = ws;
+    if (previous !== ws) previous.terminate();
+    this.flow = this.bindClient(ws);
+    this.lastClientFrameAt = this.deps.clock.now();
+    this.sendJson({ type: 'session.resumed', session_id: this.id, resume_token: this.deps.resume!.issueToken(this) });
+    for (const event of buffered) this.sendText(event.data, event.bytes);
+  }
+
+  /** Last steps of every ending: the hook (once), then the registry. */
+  private finish(): void {
+    if (this.state === 'closed') return;
     this.state = 'closed';
+    this.detached = undefined;
+    this.deps.clock.clearTimeout(this.graceTimer);
     this.releaseUpstream();
     this.clearTimers();
     this.deps.clock.clearTimeout(this.closeTimer);

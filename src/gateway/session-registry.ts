@@ -18,6 +18,7 @@ import { LiveSessionDirectory, type LiveSession } from '../live-sessions/live-se
 import { ModelCatalogue } from '../session-config/model-catalogue.js';
 import { RealtimeSession, type RealtimeSessionDeps } from './realtime-session.js';
 import { SESSION_CLOCK } from './session-clock.js';
+import { ResumeTokens } from './session-resume.js';
 import { SessionEventsHook } from './session-events.js';
 import { TicketAdmission, type Admission } from './ticket-admission.js';
 
@@ -30,6 +31,8 @@ export class SessionRegistry implements OnModuleDestroy {
   /** Started sessions by id, for terminations. */
   private readonly byId = new Map<string, RealtimeSession>();
   private readonly closedWaiters = new Set<() => void>();
+  /** Client resume (session-resume.ts): this instance's live tokens. */
+  private readonly resumeTokens = new ResumeTokens<RealtimeSession>();
   private readonly deps: Omit<RealtimeSessionDeps, 'onClosed'>;
   /** Set once every session was told to end (shutdown, or the drain deadline): late arrivals end at once. */
   private terminating = false;
@@ -59,6 +62,7 @@ export class SessionRegistry implements OnModuleDestroy {
       clock,
       metrics,
       log: new RealtimeLog(),
+      ...(options.limits.resumeGraceSeconds > 0 ? { resume: { issueToken: (s: RealtimeSession) => this.resumeTokens.issue(s) } } : {}),
     };
     this.unsubscribeDrain = drain?.onDrain(() => this.onDrainStarted());
   }
@@ -89,6 +93,7 @@ export class SessionRegistry implements OnModuleDestroy {
         });
       },
       onClosed: (s) => {
+        this.resumeTokens.revoke(s);
         this.sessions.delete(s);
         if (this.byId.delete(s.id)) {
           this.directory.unregister(admission.projectId, s.id).catch((err: Error) => {
@@ -111,6 +116,15 @@ export class SessionRegistry implements OnModuleDestroy {
       session.end(ErrorCode.ServerShutdown, 'The server is shutting down', CloseCode.GoingAway);
     }
     return session;
+  }
+
+  /**
+   * The live session a resume token belongs to, spending the token (a replay gets nothing);
+   * undefined when it is unknown, spent, or its session is no longer live.
+   */
+  claimResume(token: string): RealtimeSession | undefined {
+    const session = this.resumeTokens.claim(token);
+    return session?.currentState === 'active' && !this.terminating ? session : undefined;
   }
 
   /** A backend asked to end this session (docs: DELETE /v3/realtime-sessions/live/{id}): 1000 `terminated_by_backend`. */

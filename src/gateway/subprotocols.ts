@@ -5,6 +5,8 @@ import type { IncomingMessage } from 'node:http';
 
 export const TICKET_PROTOCOL_PREFIX = 'opper-ticket.';
 export const MARKER_PROTOCOL = 'opper-realtime.v1';
+/** `opper-resume.<resume_token>`: re-attach to a live session after a dropped socket (session-resume.ts). */
+export const RESUME_PROTOCOL_PREFIX = 'opper-resume.';
 
 /** The offered subprotocols, in order, as ws parses them (comma-separated tokens). */
 export function offeredProtocols(req: IncomingMessage): string[] {
@@ -19,13 +21,19 @@ export function ticketProtocolOf(offered: Iterable<string>): string | undefined 
   return undefined;
 }
 
+/** The first `opper-resume.<token>` entry exactly as offered: the resume credential. */
+export function resumeProtocolOf(offered: Iterable<string>): string | undefined {
+  for (const protocol of offered) if (protocol.startsWith(RESUME_PROTOCOL_PREFIX)) return protocol;
+  return undefined;
+}
+
 /**
  * ws's `handleProtocols`: the marker when offered (the secret is then not echoed); for a ticket
- * session without it, the ticket entry exactly as offered; else none. A bearer session's credential
+ * session without it, the ticket entry (else the resume entry) exactly as offered; else none. A bearer session's credential
  * is its header, so an offered ticket entry is not selected. Never a protocol the client did not offer.
  */
 export function selectProtocol(offered: ReadonlySet<string>, req: IncomingMessage): string | false {
   if (offered.has(MARKER_PROTOCOL)) return MARKER_PROTOCOL;
   if (req.headers.authorization !== undefined) return false;
-  return ticketProtocolOf(offered) ?? false;
+  return ticketProtocolOf(offered) ?? resumeProtocolOf(offered) ?? false;
 }

@@ -154,11 +154,19 @@ export class TicketAdmission {
     });
   }
 
-  private async identify(req: IncomingMessage, trail: AdmissionTrail): Promise<Omit<Admission, 'sessionId' | 'overLimit'>> {
+  /**
+   * The deployment's allowed origins (option `allowedOrigins`), checked before any credential is
+   * looked at, so nothing is spent: a ticket, and a resume token alike. Returns the Origin.
+   */
+  checkDeploymentOrigin(req: IncomingMessage): string | undefined | null {
     const origin = originOf(req);
-    // The deployment's list first, before any credential is looked at: nothing is spent.
     const allowed = this.options.allowedOrigins;
     if (allowed && origin !== undefined && (origin === null || !allowed.includes(origin))) throw originNotAllowed();
+    return origin;
+  }
+
+  private async identify(req: IncomingMessage, trail: AdmissionTrail): Promise<Omit<Admission, 'sessionId' | 'overLimit'>> {
+    const origin = this.checkDeploymentOrigin(req);
     if (req.headers.authorization !== undefined) {
       trail.credential = 'api_key';
       const identity = await this.authenticator.authenticate(req.headers.authorization);

@@ -29,7 +29,19 @@ export type ServerEvent =
   | { type: 'response.completed' }
   | { type: 'tool.call'; tool_call_id: string; tool_name: string; tool_arguments: string }
   | { type: 'error'; error: { code: string; message: string } }
-  | { type: 'usage'; usage: Record<string, unknown> };
+  | { type: 'usage'; usage: Record<string, unknown> }
+  /** Emitted by the gateway's upstream rotation (gateway/upstream-rotation.ts), never by an adapter. */
+  | { type: 'session.rotated'; reason: 'session_limit' | 'provider_going_away' };
+
+/**
+ * One turn of the conversation as text (a user's words, a transcript of their speech, or the
+ * model's reply): what a fresh upstream is given to carry a conversation over when the provider
+ * has no resumption of its own (gateway/upstream-rotation.ts).
+ */
+export interface ConversationTurn {
+  role: 'user' | 'assistant';
+  text: string;
+}
 
 /** Why an upstream session ended on its own (not by `close()` from the gateway). */
 export interface UpstreamEnd {
@@ -50,6 +62,11 @@ export interface UpstreamHandlers {
    * resume without polling. May be called often; it must be cheap.
    */
   onDrain?(): void;
+  /**
+   * The provider announced that it will end this connection soon (Gemini `goAway`): the gateway
+   * rotates to a fresh upstream before it does. Optional for providers that never announce.
+   */
+  onGoingAway?(): void;
 }
 
 export interface OpenUpstreamParams {
@@ -61,6 +78,11 @@ export interface OpenUpstreamParams {
   handlers: UpstreamHandlers;
   /** Aborted when the client leaves while the upstream is still connecting. */
   signal: AbortSignal;
+  /**
+   * A rotation (gateway/upstream-rotation.ts): the provider's own resumption handle of the previous
+   * connection (`UpstreamSession.resumptionHandle`), for providers that offer one.
+   */
+  resumptionHandle?: string;
 }
 
 export interface UpstreamSession {
@@ -75,6 +97,18 @@ export interface UpstreamSession {
   resume(): void;
   /** Close by the gateway; no `onEnd` follows. Idempotent. */
   close(): void;
+  /**
+   * The latest handle under which the provider lets a new connection resume this conversation
+   * (Gemini `sessionResumptionUpdate.newHandle`); undefined while there is none. Providers without
+   * resumption leave it out, and are given the history instead (`restoreHistory`).
+   */
+  readonly resumptionHandle?: string;
+  /**
+   * Called right after a rotation opened this session, before any client event: put these earlier
+   * turns into the provider's conversation (e.g. as conversation items). Optional: a provider
+   * without it starts the new connection without the earlier turns.
+   */
+  restoreHistory?(turns: readonly ConversationTurn[]): void;
 }
 
 /**

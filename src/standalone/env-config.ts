@@ -158,6 +158,9 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
           1,
           100_000_000,
         ),
+        rotationMarginSeconds: parseInteger('REALTIME_ROTATION_MARGIN_SECONDS', env.REALTIME_ROTATION_MARGIN_SECONDS, DEFAULT_LIMITS.rotationMarginSeconds, 1, 3600),
+        // 0 turns client resume off.
+        resumeGraceSeconds: parseInteger('REALTIME_RESUME_GRACE_SECONDS', env.REALTIME_RESUME_GRACE_SECONDS, DEFAULT_LIMITS.resumeGraceSeconds, 0, 3600),
       },
     },
   };

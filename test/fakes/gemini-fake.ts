@@ -31,7 +31,10 @@
 // end with `generationComplete` then `turnComplete` + `usageMetadata`; a barge-in (activityStart,
 // or loud audio with automatic detection) gets `interrupted` then `turnComplete` (and
 // `toolCallCancellation` for calls still pending); tool call ids are `function-call-<digits>`; a
-// `toolResponse` continues the turn. `goAway()` and `closeWith()` script the endings.
+// `toolResponse` continues the turn. `goAway()` and `closeWith()` script the endings. When `setup`
+// asks for `sessionResumption`, a `sessionResumptionUpdate` with a fresh handle follows
+// `setupComplete` and every finished turn; a `setup` carrying a handle must name one this fake
+// issued (else 1008 "Requested entity was not found.") and records which connection it resumes.
 //
 // Replay: a recording's reply is sent verbatim when the session asked for the recording's reply
 // modality. Otherwise its content is re-rendered in the session's modality from real pieces: a
@@ -60,6 +63,7 @@ import type {
   LiveClientToolResponse,
   Part,
   RealtimeInputConfig,
+  SessionResumptionConfig,
   SpeechConfig,
   Tool,
   UsageMetadata,
@@ -186,6 +190,7 @@ const CONTENT_FIELDS: Fields<Content> = { parts: true, role: true };
 const REALTIME_INPUT_FIELDS: Fields<LiveClientRealtimeInput> = {
   mediaChunks: true, audio: true, audioStreamEnd: true, video: true, text: true, activityStart: true, activityEnd: true,
 };
+const RESUMPTION_FIELDS: Fields<SessionResumptionConfig> = { handle: true, transparent: true };
 const CLIENT_CONTENT_FIELDS: Fields<LiveClientContent> = { turns: true, turnComplete: true };
 const TOOL_RESPONSE_FIELDS: Fields<LiveClientToolResponse> = { functionResponses: true };
 const FUNCTION_RESPONSE_FIELDS: Fields<FunctionResponse> = { id: true, name: true, parts: true, response: true, scheduling: true, willContinue: true };
@@ -413,6 +418,12 @@ export class GeminiFakeSession {
   setup: LiveClientSetup | undefined;
   /** Model turns ended (`turnComplete` sent). */
   turnsCompleted = 0;
+  /**
+   * Session resumption: the connection whose handle this one's `setup` carried (the handle must be
+   * one this fake issued, else 1008), and the handles issued on this connection, in order.
+   */
+  resumedFrom: { session: GeminiFakeSession; handle: string } | undefined;
+  readonly issuedHandles: string[] = [];
   readonly closed: Promise<FakeClose>;
   closeInfo: FakeClose | undefined;
 
@@ -602,10 +613,30 @@ export class GeminiFakeSession {
         checkFields(detection, ACTIVITY_DETECTION_FIELDS, 'setup.realtime_input_config.automatic_activity_detection');
       }
     }
+    if (typed.sessionResumption !== undefined) {
+      checkFields(typed.sessionResumption, RESUMPTION_FIELDS, 'setup.session_resumption');
+      const handle = typed.sessionResumption.handle;
+      if (handle !== undefined) {
+        // Gemini refuses a handle it never issued (or one whose conversation expired).
+        const from = typeof handle === 'string' ? this.fake.resumable.get(handle) : undefined;
+        if (!from) throw new Refusal(1008, GeminiCloseReason.EntityNotFound);
+        this.resumedFrom = { session: from, handle };
+      }
+    }
     this.setup = typed;
     this.profile = profile;
     this.model = model;
     this.send(pretty({ setupComplete: {} }));
+    this.issueHandle();
+  }
+
+  /** `sessionResumptionUpdate` (only when `setup` asked for resumption): after setup and after each turn. */
+  private issueHandle(): void {
+    if (this.setup?.sessionResumption === undefined) return;
+    const newHandle = `fake-handle-${this.fake.resumable.size + 1}-${randomInt(1e9)}`;
+    this.fake.resumable.set(newHandle, this);
+    this.issuedHandles.push(newHandle);
+    this.send(pretty({ sessionResumptionUpdate: { newHandle, resumable: true } }));
   }
 
   private onRealtimeInput(input: unknown): void {
@@ -733,6 +764,7 @@ export class GeminiFakeSession {
   private finishTurn(): void {
     this.playback = undefined;
     this.turnsCompleted += 1;
+    this.issueHandle();
     this.wake();
     const next = this.queued.shift();
     if (next) this.startTurn(next);
@@ -883,6 +915,8 @@ export class GeminiFake {
   frameIntervalMs: number;
   /** HTTP upgrade requests that were refused (wrong path). */
   refusedUpgrades = 0;
+  /** Session-resumption handles issued, and the connection each resumes. */
+  readonly resumable = new Map<string, GeminiFakeSession>();
   readonly library = ReplayLibrary.get();
 
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });

@@ -2,10 +2,11 @@
 // close), 50 at a time, must leave no session, no ws client, no per-project slot, no upstream
 // and no extra timer or socket behind.
 import { describe, expect, it } from '@jest/globals';
-import { InMemorySessionLimiter, RealtimeEndpoint, SessionRegistry } from '../../src/index.js';
+import { DEFAULT_LIMITS, InMemorySessionLimiter, RealtimeEndpoint, SessionRegistry } from '../../src/index.js';
 import { PLATFORMS } from '../helpers/http-app.js';
 import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
 import { connect, eventually, FAKE_MODEL, mintTicket, RecordingProvider, sleep } from '../helpers/ws-client.js';
+import { ManualClock } from './manual-clock.js';
 
 const SESSIONS = 1000;
 const BATCH = 50;
@@ -43,7 +44,10 @@ describe.each(PLATFORMS)('resource leaks (%s)', (platform) => {
   it(`leaves nothing behind after ${SESSIONS} sessions`, async () => {
     const provider = new RecordingProvider();
     const limiter = new InMemorySessionLimiter();
-    const app = await startRealtimeApp(platform, { providers: [provider], models: [FAKE_MODEL], sessionLimiter: limiter });
+    // Sessions cut off after their start wait for a resume (limits.resumeGraceSeconds): the test
+    // ends that window with the manual clock, and they must be released then.
+    const clock = new ManualClock();
+    const app = await startRealtimeApp(platform, { providers: [provider], models: [FAKE_MODEL], sessionLimiter: limiter, clock });
     try {
       const endpoint = app.app.get(RealtimeEndpoint);
       const registry = app.app.get(SessionRegistry);
@@ -60,10 +64,14 @@ describe.each(PLATFORMS)('resource leaks (%s)', (platform) => {
         const tickets: string[] = [];
         for (let i = 0; i < count; i++) tickets.push(await mintTicket(app.baseUrl));
         await Promise.all(tickets.map((ticket, i) => oneSession(app.baseUrl, ticket, done + i)));
+        // A held session keeps its slot: end the batch's resume windows before the next batch.
+        await eventually(() => endpoint.connectedSockets === 0, 'the batch\'s sockets are closed', 5000);
+        clock.advance(DEFAULT_LIMITS.resumeGraceSeconds * 1000);
       }
 
-      await eventually(() => registry.activeSessions === 0, 'every session is released', 5000);
       await eventually(() => endpoint.connectedSockets === 0, 'the ws server has no clients', 5000);
+      clock.advance(DEFAULT_LIMITS.resumeGraceSeconds * 1000);
+      await eventually(() => registry.activeSessions === 0, 'every session is released', 5000);
       expect(registry.activeSessions).toBe(0);
       expect(endpoint.connectedSockets).toBe(0);
       expect(limiter.count(RUNTIME_KEY.projectId!)).toBe(0);

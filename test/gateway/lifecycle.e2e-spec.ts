@@ -95,6 +95,8 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
         input_sample_rate: 24000,
         output_sample_rate: 24000,
         audio_format: 'pcm16',
+        // Additive (client resume): the single-use credential of `opper-resume.`.
+        resume_token: expect.stringMatching(/^rsm_[A-Za-z0-9_-]{43}$/),
       });
       // Two sessions never share an id.
       const other = await open();

@@ -376,4 +376,25 @@ describe('Gemini fake, strict like the real server', () => {
     fake.last.closeWith(1011, GeminiCloseReason.DeadlineExpired);
     expect(await client.closed).toEqual({ code: 1011, reason: GeminiCloseReason.DeadlineExpired });
   });
+
+  it('session resumption: a handle after setupComplete; a setup with that handle resumes, an unknown handle is refused', async () => {
+    const setUpResumable = async (sessionResumption: object): Promise<RawClient> => {
+      const client = await open();
+      client.send({ setup: { model: 'models/gemini-3.1-flash-live-preview', sessionResumption } });
+      await client.until((frames) => frames.length >= 2);
+      return client;
+    };
+    const first = await setUpResumable({});
+    const handle = (first.frames[1].json as { sessionResumptionUpdate: { newHandle: string; resumable: boolean } }).sessionResumptionUpdate;
+    expect(handle).toEqual({ newHandle: expect.stringMatching(/^fake-handle-/), resumable: true });
+    const firstSession = fake.last;
+
+    const resumed = await setUpResumable({ handle: handle.newHandle });
+    expect(resumed.frames[0].json).toEqual({ setupComplete: {} });
+    expect(fake.last.resumedFrom).toEqual({ session: firstSession, handle: handle.newHandle });
+
+    const refused = await open();
+    refused.send({ setup: { model: 'models/gemini-3.1-flash-live-preview', sessionResumption: { handle: 'never-issued' } } });
+    expect(await refused.closed).toEqual({ code: 1008, reason: GeminiCloseReason.EntityNotFound });
+  });
 });

@@ -37,6 +37,8 @@ const EXPECTED_SETUP = {
   tools: [{ functionDeclarations: [{ name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, parametersJsonSchema: WEATHER_TOOL.parameters }] }],
   inputAudioTranscription: {},
   outputAudioTranscription: {},
+  // Asked for on every session, so a rotation can resume the conversation (gateway/upstream-rotation.ts).
+  sessionResumption: {},
 };
 /** Real speech, PCM16 mono 16 kHz ("hello, are you there?"). */
 const HELLO_PCM = readFileSync(new URL('../fixtures/audio/hello_are_you_there.16k.pcm', import.meta.url));
@@ -191,17 +193,25 @@ describe.each(PLATFORMS)('Gemini Live through the gateway (%s)', (platform) => {
     expect(await client.closed).toEqual({ code: 1011, reason: '' });
   });
 
-  it('goAway: the session goes on; the close that follows ends it normally (upstream_closed, 1000)', async () => {
+  it('goAway: the gateway rotates to a resumed connection (test/gateway/upstream-rotation.e2e-spec.ts); the old one\'s close ends nothing', async () => {
     const { client, upstream } = await start();
+    const next = fake.nextSession();
     upstream.goAway('10s');
+    await client.next('session.rotated');
+    const resumed = await next;
+    expect(resumed.resumedFrom?.session).toBe(upstream);
     client.send({ type: 'text.input', text: 'Are you there Gemini?' });
     await client.next('response.completed');
     expect(textOf(client.events)).toBe("Yes, I'm here! How can I help you today?");
+    expect(client.ofType('session.terminating')).toHaveLength(0);
+  });
+
+  it('a close without goAway still ends the session (no rotation)', async () => {
+    const { client, upstream } = await start();
     upstream.closeWith(1011, GeminiCloseReason.DeadlineExpired);
     const terminating = (await client.next('session.terminating')) as ErrorFrame;
-    expect(terminating.error.code).toBe('upstream_closed');
     expect(terminating.error.message).toContain(GeminiCloseReason.DeadlineExpired);
-    expect((await client.closed).code).toBe(1000);
+    expect((await client.closed).code).toBe(1011);
   });
 
   it('a setup Gemini refuses (unknown model) ends the session with Gemini\'s reason, never the key', async () => {

@@ -23,6 +23,9 @@ const HELLO_PCM = readFileSync(new URL('../fixtures/audio/hello_are_you_there.16
 /** 100 ms of the speech file where it is loud: what barges in with automatic activity detection. */
 const LOUD_PCM = HELLO_PCM.subarray(43400, 46600);
 
+/** What the fake sent about the conversation, without its session-resumption handles (issued after every turn). */
+const turnMessages = (upstream: { sent: GeminiServerMessage[] }): GeminiServerMessage[] => upstream.sent.filter((m) => !m.sessionResumptionUpdate);
+
 describe('buildGeminiSetup', () => {
   const setup = (config: SessionConfig, model: ModelDefinition = GEMINI_31) => buildGeminiSetup({ model: model.id, ...config }, model);
 
@@ -245,7 +248,7 @@ describe('GeminiProvider against the Gemini fake', () => {
     session.send({ type: 'response.cancel' });
     await upstream.waitForTurns(1);
     expect(upstream.inputs.at(-1)).toEqual({ realtimeInput: { activityStart: {} } });
-    expect(upstream.sent.slice(-2)).toEqual([{ serverContent: { interrupted: true } }, { serverContent: { turnComplete: true } }]);
+    expect(turnMessages(upstream).slice(-2)).toEqual([{ serverContent: { interrupted: true } }, { serverContent: { turnComplete: true } }]);
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(types(events).filter((type) => type === 'response.completed')).toHaveLength(1);
     expect(types(events).at(-1)).toBe('response.completed');
@@ -264,7 +267,7 @@ describe('GeminiProvider against the Gemini fake', () => {
     const call = events.find((e) => e.type === 'tool.call') as Extract<ServerEvent, { type: 'tool.call' }>;
     append(session, LOUD_PCM);
     await upstream.waitForTurns(1);
-    expect(upstream.sent.slice(-3).map((m) => Object.keys(m.serverContent ?? m)[0])).toEqual(['toolCallCancellation', 'interrupted', 'turnComplete']);
+    expect(turnMessages(upstream).slice(-3).map((m) => Object.keys(m.serverContent ?? m)[0])).toEqual(['toolCallCancellation', 'interrupted', 'turnComplete']);
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(types(events)).toEqual(['response.started', 'tool.call', 'response.completed']);
     // Answering a cancelled call would close the session (1008): it is refused locally.

@@ -131,6 +131,19 @@ describe('loadStandaloneConfig', () => {
     });
   });
 
+  describe('session continuity (REALTIME_ROTATION_MARGIN_SECONDS, REALTIME_RESUME_GRACE_SECONDS)', () => {
+    it('defaults to a 60 s rotation margin and a 15 s resume window; 0 turns resume off', () => {
+      expect(loadStandaloneConfig(KEYS).options.limits).toMatchObject({ rotationMarginSeconds: 60, resumeGraceSeconds: 15 });
+      const set = loadStandaloneConfig({ ...KEYS, REALTIME_ROTATION_MARGIN_SECONDS: '30', REALTIME_RESUME_GRACE_SECONDS: '0' });
+      expect(set.options.limits).toMatchObject({ rotationMarginSeconds: 30, resumeGraceSeconds: 0 });
+    });
+
+    it('refuses a negative or non-integer value, naming the variable', () => {
+      expect(configError({ ...KEYS, REALTIME_RESUME_GRACE_SECONDS: '-1' }).message).toContain('REALTIME_RESUME_GRACE_SECONDS');
+      expect(configError({ ...KEYS, REALTIME_ROTATION_MARGIN_SECONDS: '0' }).message).toContain('REALTIME_ROTATION_MARGIN_SECONDS');
+    });
+  });
+
   describe('PUBLIC_URL', () => {
     it('is optional', () => {
       expect(loadStandaloneConfig(KEYS).options.publicUrl).toBeUndefined();

@@ -20,8 +20,8 @@ const GEMINI_HONOURED_FIELDS = configFieldsExcept('input_transcription_model', '
 const GEMINI_TRANSLATE_HONOURED_FIELDS = configFieldsExcept('input_transcription_model');
 
 /**
- * docs/providers.md §3: a connection lives about 10 min, then `goAway`; the gateway does not resume
- * sessions, so that is where a Gemini session ends.
+ * docs/providers.md §3: a connection lives about 10 min, then `goAway`; the gateway rotates to a
+ * new connection resumed with Gemini's session-resumption handle (gateway/upstream-rotation.ts).
  */
 const GEMINI_SESSION_LIMIT_SECONDS = 600;
 
@@ -62,7 +62,7 @@ export const geminiProvider = defineProvider({
         url: `${toWebSocketBase(connection.baseUrl)}${GEMINI_LIVE_PATH}?key=${encodeURIComponent(connection.apiKey)}`,
         connectTimeoutMs: connection.connectTimeoutMs,
       },
-      (ws) => new GeminiSession(ws, params.handlers, params.config, params.model),
+      (ws) => new GeminiSession(ws, params.handlers, params.config, params.model, params.resumptionHandle),
       // Gemini confirms (or refuses, with a close frame) the setup before anything else.
       (session) => session.start(),
     ),

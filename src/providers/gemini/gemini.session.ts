@@ -25,7 +25,11 @@
 // - usageMetadata → `usage` (Gemini's per-turn numbers), before `response.completed`; a turn the
 //   client cancelled still reports what it cost, after the early `response.completed`.
 // - session.update: ignored, Gemini takes no configuration after `setup` (docs/protocol.md §5).
-// - goAway: nothing changes until Gemini closes; that close then ends the session normally.
+// - goAway: reported to the gateway (`onGoingAway`), which rotates to a fresh connection resumed
+//   with the latest `sessionResumptionUpdate.newHandle` (gateway/upstream-rotation.ts). Without a
+//   rotation, the close that follows ends the session normally.
+// - Session resumption is always requested in `setup` (docs/providers.md §3), so a handle is there
+//   when a rotation needs one.
 import type { FunctionCall, LiveServerContent } from '@google/genai';
 import type WebSocket from 'ws';
 import { ErrorCode } from '../../errors/error-codes.js';
@@ -71,6 +75,8 @@ export class GeminiSession extends WebSocketUpstreamSession {
   private inputTranscript = '';
   private speaking = false;
   private goAwayReceived = false;
+  /** The latest resumable `sessionResumptionUpdate.newHandle`. */
+  private handle: string | undefined;
   /** Gemini's `toolResponse` needs the function's name back; cancelled calls are refused. */
   private readonly toolCalls = new ToolCallTracker('Gemini');
 
@@ -79,6 +85,8 @@ export class GeminiSession extends WebSocketUpstreamSession {
     handlers: UpstreamHandlers,
     private readonly config: SessionConfig,
     private readonly model: ModelDefinition,
+    /** The handle of the connection this one continues (a rotation), if any. */
+    private readonly resumeFrom?: string,
   ) {
     super(ws, handlers, 'Gemini');
     this.inputSampleRate = model.inputSampleRate ?? GEMINI_INPUT_SAMPLE_RATE;
@@ -90,7 +98,12 @@ export class GeminiSession extends WebSocketUpstreamSession {
 
   /** Sends `setup`, the first message Gemini accepts; the session is ready on `setupComplete`. */
   start(): void {
-    this.sendMessage({ setup: buildGeminiSetup(this.config, this.model) });
+    this.sendMessage({ setup: { ...buildGeminiSetup(this.config, this.model), sessionResumption: this.resumeFrom ? { handle: this.resumeFrom } : {} } });
+  }
+
+  /** Where a new connection may resume this conversation (gateway/upstream-rotation.ts). */
+  get resumptionHandle(): string | undefined {
+    return this.handle;
   }
 
   protected translate(event: NonAudioClientEvent): void {
@@ -205,7 +218,12 @@ export class GeminiSession extends WebSocketUpstreamSession {
     else if (message.usageMetadata) this.emit({ type: 'usage', usage: normalizeGeminiUsage(message.usageMetadata) });
     if (message.toolCall?.functionCalls?.length) this.onToolCalls(message.toolCall.functionCalls);
     for (const id of message.toolCallCancellation?.ids ?? []) this.toolCalls.cancel(id);
-    if (message.goAway) this.goAwayReceived = true;
+    const update = message.sessionResumptionUpdate;
+    if (update?.resumable && typeof update.newHandle === 'string' && update.newHandle) this.handle = update.newHandle;
+    if (message.goAway) {
+      this.goAwayReceived = true;
+      this.handlers.onGoingAway?.();
+    }
   }
 
   private onServerContent(content: LiveServerContent, message: GeminiServerMessage): void {

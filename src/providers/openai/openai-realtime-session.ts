@@ -26,7 +26,7 @@ import { resampleBase64 } from '../core/pcm16.js';
 import { ToolCallTracker } from '../core/tool-calls.js';
 import type { NonAudioClientEvent } from '../core/upstream-session.js';
 import { WebSocketUpstreamSession } from '../core/websocket-upstream-session.js';
-import type { UpstreamHandlers } from '../realtime-provider.js';
+import type { ConversationTurn, UpstreamHandlers } from '../realtime-provider.js';
 
 /** Error code sent to the client when it tries to change a field the provider fixes at start. */
 export const TRANSCRIPTION_LOCKED = ErrorCode.TranscriptionLocked;
@@ -162,6 +162,21 @@ export class OpenAiRealtimeSession extends WebSocketUpstreamSession implements D
         return this.sendToolResult(event.tool_call_id, event.tool_result);
       case 'session.update':
         return this.updateSession(event.config, event.changed);
+    }
+  }
+
+  /**
+   * A rotation carried the conversation over (gateway/upstream-rotation.ts): the earlier turns as
+   * conversation items, user text as `input_text`, the model's replies as `output_text`. No
+   * `response.create` follows: they are context, not a question.
+   */
+  restoreHistory(turns: readonly ConversationTurn[]): void {
+    for (const turn of turns) {
+      const item: ConversationItem =
+        turn.role === 'user'
+          ? { type: 'message', role: 'user', content: [{ type: 'input_text', text: turn.text }] }
+          : { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: turn.text }] };
+      this.sendEvent({ type: 'conversation.item.create', item });
     }
   }
 
