@@ -168,7 +168,7 @@ describe.each(PLATFORMS)('upstream faults (%s)', (platform) => {
     conn.ws.send('{"type":"response.output_audio.delta","delta":');
     const terminating = await client.next('session.terminating');
     expect(terminating).toMatchObject({ error: { code: 'upstream_error' } });
-    expect(String((terminating as { error: { message: string } }).error.message)).toMatch(/^Unreadable upstream message/);
+    expect(String((terminating as unknown as { error: { message: string } }).error.message)).toMatch(/^Unreadable upstream message/);
     expect((await client.closed).code).toBe(1011);
     await conn.closed;
     await neighbourWorks(toFake);
