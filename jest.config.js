@@ -17,8 +17,6 @@ export default {
     ],
   },
   testMatch: ['<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-  // The soak (200 concurrent sessions with faults) runs through `npm run soak`, which sets
-  // SOAK_SECONDS; it is not part of `npm test` until its heap/RSS bound holds (see README, Security).
-  testPathIgnorePatterns: process.env.SOAK_SECONDS ? ['/node_modules/'] : ['/node_modules/', '<rootDir>/test/abuse/soak\\.'],
+  // The soak (test/abuse/soak.e2e-spec.ts) runs 10 s here; `npm run soak` runs it for 60 s.
   testTimeout: 30000,
 };

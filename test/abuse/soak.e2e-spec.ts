@@ -184,10 +184,19 @@ describeWithRedisProcess('soak', () => {
           `upstream open ${before.upstreamOpen} → ${after.upstreamOpen}; Redis clients ${before.redisClients} → ${after.redisClients}`,
       );
       expect(sessions).toBeGreaterThan(CONCURRENCY);
+      // Sockets and timers: work still in flight when the sample was taken (a Redis command and its
+      // timeout, a close handshake) ends within seconds even on a loaded machine; a leak never does.
+      const lingering = () => {
+        const resources = process.getActiveResourcesInfo();
+        return {
+          sockets: resources.filter((r) => r === 'TCPSocketWrap').length - before.sockets,
+          timers: resources.filter((r) => r === 'Timeout').length - before.timers,
+        };
+      };
+      if (lingering().sockets > 0 || lingering().timers > 0) console.log(`soak: lingering after the sample ${JSON.stringify(lingering())}`);
+      await eventually(() => lingering().sockets <= 0 && lingering().timers <= 0, `sockets and timers back to baseline: ${JSON.stringify(lingering())}`, 10_000);
       expect(after.heapUsed).toBeLessThan(before.heapUsed * 1.1);
       expect(after.rss).toBeLessThan(before.rss * 1.1);
-      expect(after.sockets).toBeLessThanOrEqual(before.sockets);
-      expect(after.timers).toBeLessThanOrEqual(before.timers);
       expect(after.upstreamOpen).toBe(0);
       expect(after.redisClients).toBe(before.redisClients);
     },
