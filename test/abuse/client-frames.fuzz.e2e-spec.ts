@@ -11,7 +11,7 @@
 //     no such error may appear. The provider's *state* refusals — committing less than 100 ms of
 //     audio, a response.create while one is running, a cancel with none, a voice change after
 //     audio — depend on what only the provider knows; they reach the client as `error` events
-//     carrying the provider's code, and are allowed.
+//     carrying the provider's code, and are allowed. Appended audio must be whole PCM16 samples.
 // On `loopback/echo` and on the OpenAI fake, Express and Fastify.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
@@ -193,9 +193,14 @@ describe.each(PLATFORMS.flatMap((platform) => MODELS.map((m) => [platform, m.lab
     }
   }
 
-  /** The fake's error events that mean "this frame is not valid OpenAI Realtime". */
+  /**
+   * The fake's error events that mean "this frame is not valid OpenAI Realtime", and any appended
+   * audio that is not whole PCM16 samples (the fake takes it; a PCM16 stream cannot carry it).
+   */
   function protocolRefusals(conn: FakeConnection | undefined): unknown[] {
-    return (conn?.sent ?? []).filter((e) => e.type === 'error' && !PROVIDER_STATE_ERRORS.has(e.error?.code) && !String(e.error?.code).startsWith('probe-') && e.error?.code !== 'server_error');
+    const refused = (conn?.sent ?? []).filter((e) => e.type === 'error' && !PROVIDER_STATE_ERRORS.has(e.error?.code) && !String(e.error?.code).startsWith('probe-') && e.error?.code !== 'server_error');
+    const oddAudio = (conn?.ofType('input_audio_buffer.append') ?? []).filter((m) => Buffer.from(String(m.audio), 'base64').length % 2 !== 0).map((m) => ({ oddAudioBytes: Buffer.from(String(m.audio), 'base64').length }));
+    return [...refused, ...oddAudio];
   }
 
   beforeAll(async () => {

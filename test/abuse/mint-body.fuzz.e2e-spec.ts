@@ -124,7 +124,8 @@ describe.each(PLATFORMS)('mint body fuzzing (%s)', (platform) => {
           expect(ALLOWED.has(response.status)).toBe(true);
           const answer = JSON.parse(text);
           if (response.status === 200) {
-            expect(Object.keys(answer).sort()).toEqual(['client_secret', 'expires_at', 'ws_url']);
+            // Opper's three keys plus our additive public ticket `id` (docs/protocol.md §1).
+            expect(Object.keys(answer).sort()).toEqual(['client_secret', 'expires_at', 'id', 'ws_url']);
             // An empty body is "no body", which §1 reads as `{}` whatever its media type.
             const empty = body.length === 0;
             // (Media type parameters are the platform's business: Express refuses a charset it cannot
