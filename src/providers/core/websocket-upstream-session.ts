@@ -62,7 +62,11 @@ export abstract class WebSocketUpstreamSession extends UpstreamSessionCore {
   }
 
   protected releaseTransport(): void {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
     if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close(CloseCode.Normal);
-    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    const grace = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    // Cleared once the socket has closed: a pending timer would keep this session — and through its
+    // handlers the client's whole RealtimeSession — reachable for the full grace after the end.
+    this.ws.once('close', () => clearTimeout(grace));
   }
 }
