@@ -8,6 +8,9 @@
 //     closed);
 //   - `CLIENT PAUSE … WRITE` (reads answered, writes held): the same, since minting and redeeming
 //     both write;
+//   - `CLIENT PAUSE … ALL` while a session holds its slot, across a lease refresh → the refresh
+//     times out (logged, retried), the session keeps working during the pause, and after it the
+//     lease is there (refreshed or re-added): the count is 1 and a second session is refused 1013;
 //   - Redis restarted empty (no persistence) while a session holds its slot → the next lease
 //     refresh re-adds the lease: the live session keeps working and keeps its slot (a second
 //     session over `maxSessionsPerProject: 1` gets `session_limit_reached` and close 1013), the
@@ -127,6 +130,42 @@ describeWithRedisProcess('Redis faults: CLIENT PAUSE and a restart during a leas
         await retry.close();
       }
       expect(opened).toBeLessThanOrEqual(1);
+    });
+
+    it('CLIENT PAUSE across a lease refresh: the session keeps working, and keeps its slot once Redis answers', async () => {
+      const limiter = app.app.get(SessionLimiter) as RedisSessionLimiter;
+      const live = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: LOOPBACK }) });
+      await live.opened();
+      await live.start(LOOPBACK);
+      expect(await limiter.count(PROJECT)).toBe(1);
+
+      // Shorter than the lease TTL, longer than a refresh interval (TTL / 3) plus the command timeout:
+      // at least one refresh runs into the pause and times out.
+      const pauseMs = 1000;
+      await admin.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL');
+      const pausedAt = performance.now();
+      await echoes(live, 'during the pause');
+      expect(performance.now() - pausedAt).toBeLessThan(pauseMs); // answered while Redis was still paused
+
+      await sleep(Math.max(0, pauseMs - (performance.now() - pausedAt)));
+      const deadline = Date.now() + LEASE_TTL_MS * 2;
+      let count = 0;
+      while (Date.now() < deadline) {
+        count = await limiter.count(PROJECT).catch(() => 0);
+        if (count === 1) break;
+        await sleep(50);
+      }
+      expect(count).toBe(1);
+      await echoes(live, 'after the pause');
+      const second = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: LOOPBACK }) });
+      await second.opened();
+      expect(await second.next('session.terminating')).toMatchObject({ error: { code: 'session_limit_reached' } });
+      expect((await second.closed).code).toBe(1013);
+
+      await live.close();
+      const after = Date.now() + 2000;
+      while (Date.now() < after && (await limiter.count(PROJECT)) !== 0) await sleep(50);
+      expect(await limiter.count(PROJECT)).toBe(0);
     });
 
     it('Redis restarted empty while a session holds its slot: the refresh re-adds the lease, the session keeps working and its slot', async () => {
