@@ -207,7 +207,8 @@ describe.each(PLATFORMS.flatMap((platform) => MODELS.map((m) => [platform, m.lab
     fake = await startOpenAiFake();
     app = await startRealtimeApp(platform, {
       providers: [new OpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.httpUrl })],
-      limits: { maxFrameBytes: MAX_FRAME_BYTES, mintsPerKeyPerSecond: 1_000_000, upgradesPerIpPerSecond: 1_000_000, maxSessionsPerProject: 1000 },
+      // Client resume off: a fuzzed socket that drops ends its session at once (resume has its own tests).
+      limits: { maxFrameBytes: MAX_FRAME_BYTES, mintsPerKeyPerSecond: 1_000_000, upgradesPerIpPerSecond: 1_000_000, maxSessionsPerProject: 1000, resumeGraceSeconds: 0 },
     });
     app.app.useLogger(SILENT_LOGGER);
     ({ client: witness, conn: witnessConn } = await open());

@@ -60,7 +60,9 @@ describeWithRedisProcess('soak', () => {
     app = await startRealtimeApp('express', {
       providers: [new OpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.httpUrl })],
       redis: { url: redis.url, keyPrefix: uniquePrefix('soak') },
-      limits: { maxSessionsPerProject: 100_000, startTimeoutSeconds: 2 },
+      // A dropped socket keeps its session for the resume window: 1 s here, so those sessions are
+      // part of the soak and end well inside the settling time of the final check.
+      limits: { maxSessionsPerProject: 100_000, startTimeoutSeconds: 2, resumeGraceSeconds: 1 },
     });
     app.app.useLogger(SILENT_LOGGER);
     inspect = new Redis(redis.url);
