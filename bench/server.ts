@@ -57,6 +57,8 @@ function listenBareWs(app: INestApplication): void {
 
 const moduleOptions: RealtimeSessionsModuleOptions = {
   apiKeys: [{ key: BENCH_KEY, projectId: BENCH_PROJECT, keyId: BENCH_KEY_ID }],
+  // loopback/echo (the in-process model the relay and memory scenarios use) is off by default in the library.
+  loopback: true,
   // The bench measures throughput from one key and one address: abuse limits out of its way.
   limits: { maxSessionsPerProject: 1_000_000, mintsPerKeyPerSecond: 10_000_000, upgradesPerIpPerSecond: 10_000_000, maxOutstandingTicketsPerProject: 100_000_000 },
   ...(config.store === 'redis' ? { redis: config.redisUrl! } : {}),

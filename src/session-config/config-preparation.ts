@@ -35,7 +35,7 @@ export function checkModelConfig(config: SessionConfig, context: ModelCheckConte
     throw new RealtimeApiError(
       HttpStatus.BAD_REQUEST,
       ErrorCode.ProviderNotConfigured,
-      `No provider is configured for ${model.id} on this gateway (${providerOf(model.id)} has no API key)`,
+      `No provider is configured for ${model.id} on this gateway (${providerOf(model.id)} is not enabled: it has no credentials, or is off)`,
       { field: 'model' },
     );
   }
