@@ -3,6 +3,8 @@
 // every `input_audio_buffer.append` into a `response.output_audio.delta` carrying the same audio,
 // at once. The audio path is byte-level (no JSON parse, no re-serialisation) so the upstream costs
 // as little as possible and the same for every variant (direct, pass-through, gateway).
+// `connectDelayMs` answers every upgrade that much later: a provider's connect time (the warm-pool
+// scenario, bench/warm-pool.ts).
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { childConfig, sendReady, serveCommands } from './lib/ipc.js';
@@ -18,6 +20,8 @@ const DELTA_SUFFIX = Buffer.from('"}', 'latin1');
 
 interface EchoConfig {
   port?: number;
+  /** Answer each upgrade this many ms late. Default 0. */
+  connectDelayMs?: number;
 }
 
 const config = childConfig<EchoConfig>();
@@ -32,7 +36,11 @@ server.on('upgrade', (req, socket, head) => {
     socket.destroy();
     return;
   }
-  wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+  const answer = () => {
+    if (!socket.destroyed) wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+  };
+  if (config.connectDelayMs) setTimeout(answer, config.connectDelayMs);
+  else answer();
 });
 
 function onConnection(ws: WebSocket): void {

@@ -5,6 +5,7 @@
 //   2. redemption     upgrade + ticket redemption vs a bare ws upgrade on the same server
 //   3. relay          N streaming sessions: gateway vs pass-through relay vs direct to the upstream
 //   4. memory         bytes per idle session (1,000), bytes per outstanding ticket (100,000)
+//   5. warm-pool      session.start → session.started with and without warm upstreams (bench/warm-pool.ts)
 //
 // Every server, the upstream and the relay load generator are separate processes; the HTTP and
 // upgrade load generators run here. See README "Performance" for what each figure means.
@@ -22,6 +23,7 @@ import { startBenchRedis, type BenchRedis } from './lib/redis-server.js';
 import { round, sleep } from './lib/stats.js';
 import { mintTickets, runUpgradeLoad, type UpgradeSample } from './lib/upgrade-load.js';
 import { renderReport } from './lib/report.js';
+import { renderWarmPool, warmPoolPhase, type WarmPoolResult } from './warm-pool.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // bench/.build/bench
 const projectRoot = join(here, '..', '..', '..');
@@ -33,7 +35,8 @@ const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = flag('quick');
-const phases = new Set((option('only') ?? 'mint,redeem,relay,memory').split(','));
+const ALL_PHASES = 'mint,redeem,relay,memory,warm-pool';
+const phases = new Set((option('only') ?? ALL_PHASES).split(','));
 // `--profile=gateway,passthrough,echo,client`: those processes run with --cpu-prof (bench/results/profiles/).
 const profiled = new Set((option('profile') ?? '').split(',').filter(Boolean));
 
@@ -440,6 +443,9 @@ async function main(): Promise<void> {
   }
   const relay = phases.has('relay') ? await relayPhase() : undefined;
   const memory = phases.has('memory') ? await memoryPhase() : undefined;
+  const warmPool: WarmPoolResult | undefined = phases.has('warm-pool')
+    ? await warmPoolPhase({ start, stop, log, rounds: plan.rounds, sessionsPerRound: quick ? 10 : 30 })
+    : undefined;
   await redis?.stop();
 
   const report = renderReport({
@@ -453,12 +459,17 @@ async function main(): Promise<void> {
     relay,
     memory,
   });
+  if (warmPool) {
+    const warm = renderWarmPool(warmPool);
+    report.markdown += '\n' + warm.markdown.join('\n');
+    (report.json as Record<string, unknown>).warmPool = warm.json;
+  }
   mkdirSync(resultsDir, { recursive: true });
   const file = option('out') ?? join(resultsDir, 'latest.json');
   writeFileSync(file, JSON.stringify(report.json, null, 2) + '\n');
   writeFileSync(file.replace(/\.json$/, '.md'), report.markdown + '\n');
   // A complete full run is also kept as the one the README's Performance section shows.
-  if (!quick && !option('out') && phases.size === 4) {
+  if (!quick && !option('out') && phases.size === ALL_PHASES.split(',').length) {
     writeFileSync(join(resultsDir, 'full.json'), JSON.stringify(report.json, null, 2) + '\n');
     writeFileSync(join(resultsDir, 'full.md'), report.markdown + '\n');
   }

@@ -13,7 +13,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { ApiKeyGuard, RealtimeSessionsModule, TicketRepository, TicketService, type RealtimeSessionsModuleOptions } from '../src/index.js';
+import { ApiKeyGuard, RealtimeSessionsModule, TicketRepository, TicketService, WarmUpstreams, type RealtimeSessionsModuleOptions } from '../src/index.js';
 import { parseMintRequest } from '../src/issuance/mint-request.js';
 import { RedisConnection } from '../src/redis/redis-connection.js';
 import { InMemoryTicketRepository } from '../src/tickets/in-memory-ticket.repository.js';
@@ -26,6 +26,8 @@ export interface ServerConfig {
   redisUrl?: string;
   /** `http://127.0.0.1:<port>/v1` of the echo upstream, for `openai/…` models. */
   openaiBaseUrl?: string;
+  /** The module's `warmUpstreams` option (the warm-pool scenario). */
+  warmUpstreams?: RealtimeSessionsModuleOptions['warmUpstreams'];
 }
 
 const config = childConfig<ServerConfig>();
@@ -63,6 +65,7 @@ const moduleOptions: RealtimeSessionsModuleOptions = {
   limits: { maxSessionsPerProject: 1_000_000, mintsPerKeyPerSecond: 10_000_000, upgradesPerIpPerSecond: 10_000_000, maxOutstandingTicketsPerProject: 100_000_000 },
   ...(config.store === 'redis' ? { redis: config.redisUrl! } : {}),
   ...(config.openaiBaseUrl ? { openai: { apiKey: 'sk-bench', baseUrl: config.openaiBaseUrl } } : {}),
+  ...(config.warmUpstreams ? { warmUpstreams: config.warmUpstreams } : {}),
 };
 
 @Module({
@@ -85,6 +88,11 @@ async function main(): Promise<void> {
 
   serveCommands(
     {
+      /** Sockets the warm pool handed out so far, and how many are parked now. */
+      warmStats: () => {
+        const pool = app.get(WarmUpstreams).pool;
+        return { handedOut: pool?.handedOut ?? 0, parked: pool?.parkedCount() ?? 0 };
+      },
       /** Mints `n` tickets through TicketService as the route does; memory before/after (full GC). */
       ticketMemory: async ({ n, batch = 500 }: { n: number; batch?: number }) => {
         const tickets = app.get(TicketService);

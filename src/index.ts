@@ -104,6 +104,8 @@ export { WebSocketUpstreamSession } from './providers/core/websocket-upstream-se
 export { connectUpstream, type ConnectOptions } from './providers/core/connect.js';
 export { UpstreamConnectError, endForClose, throwIfAbandoned } from './providers/core/upstream-errors.js';
 export { toWebSocketBase } from './providers/core/upstream-socket.js';
+export { UpstreamSocketPool, type UpstreamSocketSource, type UpstreamTarget, type WarmSocket, type EarlyMessage } from './providers/core/upstream-socket-pool.js';
+export { WarmUpstreams, DEFAULT_WARM_IDLE_SECONDS, type WarmUpstreamsOptions } from './providers/warm-upstreams.js';
 export { ToolCallTracker } from './providers/core/tool-calls.js';
 export { pcmDurationMs, resampleBase64, resamplePcm16 } from './providers/core/pcm16.js';
 export { upstreamModelName } from './providers/core/model-name.js';

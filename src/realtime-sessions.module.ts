@@ -9,6 +9,7 @@ import { StaticApiKeyVerifier } from './auth/static-api-key.verifier.js';
 import { RealtimeErrorFilter } from './errors/realtime-error.filter.js';
 import { RealtimeEndpoint } from './gateway/realtime-endpoint.js';
 import { SESSION_CLOCK, systemClock } from './gateway/session-clock.js';
+import type { Clock } from './common/clock.js';
 import { SessionRegistry } from './gateway/session-registry.js';
 import { TicketAdmission } from './gateway/ticket-admission.js';
 import { NoopSessionEventsHook, SessionEventsHook } from './gateway/session-events.js';
@@ -18,6 +19,7 @@ import { DrainState } from './health/drain-state.js';
 import { pingCheck, ReadinessChecks } from './health/readiness-check.js';
 import { EmptyJsonBodyMiddleware } from './http/empty-body.middleware.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
+import { WarmUpstreams } from './providers/warm-upstreams.js';
 import { RealtimeSessionsController } from './issuance/realtime-sessions.controller.js';
 import { LiveSessionsController } from './issuance/live-sessions.controller.js';
 import { InMemoryLiveSessionDirectory, LiveSessionDirectory } from './live-sessions/live-session-directory.js';
@@ -77,6 +79,13 @@ const providers: Provider[] = [
   },
   { provide: ModelCatalogue, inject: [ProviderRegistry], useFactory: (registry: ProviderRegistry) => new ModelCatalogue(registry.models()) },
   { provide: ProviderRegistry, inject: [REALTIME_SESSIONS_MODULE_OPTIONS], useFactory: ProviderRegistry.fromOptions },
+  {
+    // Warm upstreams (issue 14): a pool of pre-connected provider sockets, when the option is on.
+    provide: WarmUpstreams,
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RESOLVED_OPTIONS, ProviderRegistry, SESSION_CLOCK],
+    useFactory: (options: RealtimeSessionsModuleOptions, resolved: ResolvedRealtimeSessionsOptions, registry: ProviderRegistry, clock: Clock) =>
+      new WarmUpstreams(registry, options.warmUpstreams, clock, resolved.limits.rotationMarginSeconds),
+  },
   {
     provide: SessionEventsHook,
     inject: [REALTIME_SESSIONS_MODULE_OPTIONS],

@@ -4,6 +4,7 @@ import type { ModelDefinition } from '../session-config/model-catalogue.js';
 import { BUILT_IN_PROVIDERS } from './built-in-providers.js';
 import { isProviderPlugin, PluginProvider, type ProviderCredentials, type ProviderPlugin } from './provider-plugin.js';
 import type { RealtimeProvider } from './realtime-provider.js';
+import type { WarmUpstreamsOptions } from './warm-upstreams.options.js';
 
 /** Credentials of a provider that needs a key, or the on/off switch of an in-process one. */
 export interface ProviderSettings extends Partial<ProviderCredentials> {
@@ -30,6 +31,12 @@ export interface ProviderOptions {
   gemini?: ProviderCredentials;
   /** Serve the in-process `loopback/echo` model: same as `credentials.loopback.enabled`. Default false. */
   loopback?: boolean;
+  /**
+   * Keep `size` upstream sockets connected (not yet configured) per provider endpoint, so
+   * `session.start` does not wait for the provider's connect; one idle `idleSeconds` is replaced.
+   * Off by default. Providers that fetch a per-session credential first (xAI) are never pooled.
+   */
+  warmUpstreams?: WarmUpstreamsOptions;
 }
 
 /** What the options configure: every known provider definition, the enabled providers, the catalogue. */

@@ -3,6 +3,7 @@
 // environment all read these definitions; adding a provider is adding its folder and one entry to
 // BUILT_IN_PROVIDERS (or passing its definition in the `providers` option).
 import type { ModelDefinition } from '../session-config/model-catalogue.js';
+import type { UpstreamSocketSource, UpstreamTarget } from './core/upstream-target.js';
 import { RealtimeProvider, type OpenUpstreamParams, type UpstreamSession } from './realtime-provider.js';
 
 /** How a provider is reached: its server key and base URL (module options or `<PREFIX>_*` env). */
@@ -47,6 +48,13 @@ export interface ProviderPlugin {
    * show the client when it cannot connect.
    */
   open(params: OpenUpstreamParams, connection: ProviderConnection): Promise<UpstreamSession>;
+  /**
+   * The socket a session of `model` opens, when it can be opened before the session exists (warm
+   * upstreams, core/upstream-socket-pool.ts): `open()` must connect to exactly this target through
+   * `connectUpstream`. Leave it out when a connection needs something per session first (xAI
+   * exchanges its key for a client secret per session): such a provider is never pre-connected.
+   */
+  warmTarget?(model: ModelDefinition, connection: ProviderConnection): UpstreamTarget | undefined;
 }
 
 /** Identity helper that gives a definition its type (and checks its model ids) where it is written. */
@@ -79,6 +87,7 @@ export function connectionOf(plugin: ProviderPlugin, credentials: Partial<Provid
 export class PluginProvider extends RealtimeProvider {
   readonly name: string;
   private readonly connection: ProviderConnection;
+  private upstreamSockets: UpstreamSocketSource | undefined;
 
   constructor(
     readonly plugin: ProviderPlugin,
@@ -93,6 +102,20 @@ export class PluginProvider extends RealtimeProvider {
   }
 
   open(params: OpenUpstreamParams): Promise<UpstreamSession> {
-    return this.plugin.open(params, this.connection);
+    return this.plugin.open(this.upstreamSockets ? { ...params, upstreamSockets: this.upstreamSockets } : params, this.connection);
+  }
+
+  /** The socket a session of `model` opens, when it can be pre-connected (`ProviderPlugin.warmTarget`). */
+  warmTarget(model: ModelDefinition): UpstreamTarget | undefined {
+    return this.plugin.warmTarget?.(model, this.connection);
+  }
+
+  get connectTimeoutMs(): number {
+    return this.connection.connectTimeoutMs;
+  }
+
+  /** Take warm sockets from here before connecting (the module's `warmUpstreams`). */
+  useUpstreamSockets(source: UpstreamSocketSource | undefined): void {
+    this.upstreamSockets = source;
   }
 }

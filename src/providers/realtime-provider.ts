@@ -4,6 +4,7 @@
 import type { CloseCode } from '../errors/close-codes.js';
 import type { ModelDefinition } from '../session-config/model-catalogue.js';
 import type { SessionConfig } from '../session-config/session-config.js';
+import type { UpstreamSocketSource } from './core/upstream-target.js';
 
 /** Client → upstream events, already validated by the gateway (docs/protocol.md §5). */
 export type ClientEvent =
@@ -83,6 +84,11 @@ export interface OpenUpstreamParams {
    * connection (`UpstreamSession.resumptionHandle`), for providers that offer one.
    */
   resumptionHandle?: string;
+  /**
+   * Warm upstreams (core/upstream-socket-pool.ts): already-open sockets `connectUpstream` takes
+   * before it connects. Set by PluginProvider when the module option `warmUpstreams` is on.
+   */
+  upstreamSockets?: UpstreamSocketSource;
 }
 
 export interface UpstreamSession {

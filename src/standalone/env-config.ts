@@ -6,6 +6,7 @@ import { canonicalOrigin } from '../common/origin.js';
 import { BUILT_IN_PROVIDERS } from '../providers/built-in-providers.js';
 import type { ProviderSettings } from '../providers/provider-options.js';
 import type { ProviderPlugin } from '../providers/provider-plugin.js';
+import { DEFAULT_WARM_IDLE_SECONDS } from '../providers/warm-upstreams.options.js';
 import { DEFAULT_LIMITS, type RealtimeSessionsModuleOptions } from '../realtime-sessions.options.js';
 import {
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
@@ -142,6 +143,7 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
       formatAllErrors: true,
       redis: parseRedis(env),
       credentials: providerSettings(env),
+      ...warmUpstreams(env),
       ...(env.REALTIME_ALLOWED_ORIGINS?.trim() ? { allowedOrigins: parseAllowedOrigins(env.REALTIME_ALLOWED_ORIGINS) } : {}),
       limits: {
         startTimeoutSeconds: parseInteger('REALTIME_START_TIMEOUT_SECONDS', env.REALTIME_START_TIMEOUT_SECONDS, DEFAULT_LIMITS.startTimeoutSeconds, 1, 3600),
@@ -162,6 +164,23 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
         // 0 turns client resume off.
         resumeGraceSeconds: parseInteger('REALTIME_RESUME_GRACE_SECONDS', env.REALTIME_RESUME_GRACE_SECONDS, DEFAULT_LIMITS.resumeGraceSeconds, 0, 3600),
       },
+    },
+  };
+}
+
+/**
+ * `REALTIME_WARM_UPSTREAMS` (sockets kept per provider endpoint; 0, the default, is off),
+ * `REALTIME_WARM_IDLE_SECONDS`, `REALTIME_WARM_MODELS` (comma-separated; default every model that can be).
+ */
+function warmUpstreams(env: NodeJS.ProcessEnv): Pick<RealtimeSessionsModuleOptions, 'warmUpstreams'> {
+  const size = parseInteger('REALTIME_WARM_UPSTREAMS', env.REALTIME_WARM_UPSTREAMS, 0, 0, 100);
+  if (size === 0) return {};
+  const models = env.REALTIME_WARM_MODELS?.split(',').map((m) => m.trim()).filter(Boolean);
+  return {
+    warmUpstreams: {
+      size,
+      idleSeconds: parseInteger('REALTIME_WARM_IDLE_SECONDS', env.REALTIME_WARM_IDLE_SECONDS, DEFAULT_WARM_IDLE_SECONDS, 1, 3600),
+      ...(models?.length ? { models } : {}),
     },
   };
 }

@@ -65,6 +65,8 @@ export interface GaFakeOptions {
   stallAfterAudioDeltas?: number;
   /** Never answer `session.update` (a provider that hangs during the handshake). */
   ignoreSessionUpdate?: boolean;
+  /** Answer every WebSocket upgrade this many ms late: a provider's connect time (warm upstreams). */
+  upgradeDelayMs?: number;
 }
 
 export interface ReceivedUpgrade {
@@ -762,6 +764,8 @@ export abstract class GaStyleFakeServer {
   protected readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly connectionWaiters: Array<() => void> = [];
+  /** Upgrades held back by `upgradeDelayMs`, let go at close. */
+  private readonly delayedUpgrades = new Map<NodeJS.Timeout, Duplex>();
   private port = 0;
 
   constructor(options: GaFakeOptions = {}) {
@@ -813,6 +817,11 @@ export abstract class GaStyleFakeServer {
   }
 
   async close(): Promise<void> {
+    for (const [timer, socket] of this.delayedUpgrades) {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+    this.delayedUpgrades.clear();
     for (const conn of this.connections) conn.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     this.http.closeAllConnections();
@@ -873,6 +882,16 @@ export abstract class GaStyleFakeServer {
   // ── connection handling ──
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const delay = this.options.upgradeDelayMs ?? 0;
+    if (delay <= 0) return this.answerUpgrade(req, socket, head);
+    const timer = setTimeout(() => {
+      this.delayedUpgrades.delete(timer);
+      if (!socket.destroyed) this.answerUpgrade(req, socket, head);
+    }, delay);
+    this.delayedUpgrades.set(timer, socket);
+  }
+
+  private answerUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')

@@ -144,6 +144,21 @@ describe('loadStandaloneConfig', () => {
     });
   });
 
+  describe('warm upstreams (REALTIME_WARM_UPSTREAMS, REALTIME_WARM_IDLE_SECONDS, REALTIME_WARM_MODELS)', () => {
+    it('is off by default; a size turns it on with a 30 s idle time and every model that can be pooled', () => {
+      expect(loadStandaloneConfig(KEYS).options.warmUpstreams).toBeUndefined();
+      expect(loadStandaloneConfig({ ...KEYS, REALTIME_WARM_UPSTREAMS: '0' }).options.warmUpstreams).toBeUndefined();
+      expect(loadStandaloneConfig({ ...KEYS, REALTIME_WARM_UPSTREAMS: '2' }).options.warmUpstreams).toEqual({ size: 2, idleSeconds: 30 });
+      const set = loadStandaloneConfig({ ...KEYS, REALTIME_WARM_UPSTREAMS: '1', REALTIME_WARM_IDLE_SECONDS: '10', REALTIME_WARM_MODELS: 'openai/gpt-realtime-2, gemini/gemini-3.1-flash-live-preview' });
+      expect(set.options.warmUpstreams).toEqual({ size: 1, idleSeconds: 10, models: ['openai/gpt-realtime-2', 'gemini/gemini-3.1-flash-live-preview'] });
+    });
+
+    it('refuses a bad value, naming the variable', () => {
+      expect(configError({ ...KEYS, REALTIME_WARM_UPSTREAMS: '-1' }).message).toContain('REALTIME_WARM_UPSTREAMS');
+      expect(configError({ ...KEYS, REALTIME_WARM_UPSTREAMS: '1', REALTIME_WARM_IDLE_SECONDS: '0' }).message).toContain('REALTIME_WARM_IDLE_SECONDS');
+    });
+  });
+
   describe('PUBLIC_URL', () => {
     it('is optional', () => {
       expect(loadStandaloneConfig(KEYS).options.publicUrl).toBeUndefined();

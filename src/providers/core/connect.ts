@@ -1,16 +1,16 @@
 // Connecting with a budget, once for every WebSocket adapter: open the socket within the connect
 // timeout, let the adapter send its opening message, and wait for the provider's confirmation
 // within what remains of the same budget (a client secret fetched first counts against it too).
+// With warm upstreams on (`params.upstreamSockets`), an already-open socket to the same target is
+// taken instead of connecting, and its parked greeting is replayed to the new session.
 import type WebSocket from 'ws';
 import type { OpenUpstreamParams } from '../realtime-provider.js';
-import { UpstreamConnectError } from './upstream-errors.js';
+import { throwIfAbandoned, UpstreamConnectError } from './upstream-errors.js';
 import { openUpstreamSocket } from './upstream-socket.js';
+import type { UpstreamTarget } from './upstream-target.js';
 import type { WebSocketUpstreamSession } from './websocket-upstream-session.js';
 
-export interface ConnectOptions {
-  url: string;
-  headers?: Record<string, string>;
-  protocols?: string[];
+export interface ConnectOptions extends UpstreamTarget {
   /** Connect + confirmation budget. */
   connectTimeoutMs: number;
   /** When the budget started (e.g. before a client-secret exchange). Default: now. */
@@ -30,14 +30,22 @@ export async function connectUpstream<S extends WebSocketUpstreamSession>(
   const startedAt = options.startedAt ?? Date.now();
   const remaining = () => options.connectTimeoutMs - (Date.now() - startedAt);
   if (remaining() <= 0) throw UpstreamConnectError.timedOut();
-  const ws = await openUpstreamSocket({
-    url: options.url,
-    headers: options.headers,
-    protocols: options.protocols,
-    signal: params.signal,
-    connectTimeoutMs: remaining(),
-  });
+  throwIfAbandoned(params.signal);
+  // No warm socket for this target (pool off, empty, or every parked one closed): connect.
+  const warm = params.upstreamSockets?.take({ url: options.url, headers: options.headers, protocols: options.protocols });
+  const ws =
+    warm?.ws ??
+    (await openUpstreamSocket({
+      url: options.url,
+      headers: options.headers,
+      protocols: options.protocols,
+      signal: params.signal,
+      connectTimeoutMs: remaining(),
+    }));
   const session = create(ws);
+  if (warm?.early.length) session.replayEarlyMessages(warm.early);
+  // openUpstreamSocket hands the socket over paused, so nothing is read before the session listens.
+  if (!warm) ws.resume();
   start(session);
   await session.waitUntilReady(remaining(), params.signal);
   return session;

@@ -17,7 +17,11 @@ export interface UpstreamSocketOptions {
   maxPayload?: number;
 }
 
-/** Resolves with an open socket, or rejects with an UpstreamConnectError. */
+/**
+ * Resolves with an open socket, paused, or rejects with an UpstreamConnectError. The caller resumes
+ * it once its listeners are on: a provider's first frames (OpenAI's `session.created`) can arrive
+ * with the 101 and would otherwise be emitted before the promise's continuation runs.
+ */
 export function openUpstreamSocket(options: UpstreamSocketOptions): Promise<WebSocket> {
   const { url, headers, protocols, signal, connectTimeoutMs = 10_000, maxPayload = 32 * 1024 * 1024 } = options;
   return new Promise<WebSocket>((resolve, reject) => {
@@ -44,7 +48,10 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): Promise<WebS
     const onError = (err: Error) => settle(new UpstreamConnectError(`The upstream could not be reached (${describe(err)})`));
     signal.addEventListener('abort', onAbort, { once: true });
     ws.on('error', onError);
-    ws.once('open', () => settle(undefined));
+    ws.once('open', () => {
+      ws.pause();
+      settle(undefined);
+    });
     ws.once('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.length < 16 && chunks.push(c));

@@ -18,19 +18,29 @@ export abstract class WebSocketUpstreamSession extends UpstreamSessionCore {
     protected readonly providerLabel: string,
   ) {
     super(handlers);
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (this.isClosed) return;
-      try {
-        this.onUpstreamMessage(data, isBinary);
-      } catch (err) {
-        this.failUnreadable(err);
-      }
-    });
+    ws.on('message', this.receive);
     ws.on('close', (code: number, reason: Buffer) => {
       if (!this.isClosed) this.fail(this.endForClose(code, reason.toString('utf8')));
     });
     ws.on('error', () => undefined); // a 'close' always follows
   }
+
+  /**
+   * Frames the provider sent before this session took the socket (a warm upstream's parked
+   * greeting, core/upstream-socket-pool.ts), read as if they had just arrived.
+   */
+  replayEarlyMessages(messages: ReadonlyArray<{ data: Buffer; isBinary: boolean }>): void {
+    for (const message of messages) this.receive(message.data, message.isBinary);
+  }
+
+  private readonly receive = (data: Buffer, isBinary: boolean): void => {
+    if (this.isClosed) return;
+    try {
+      this.onUpstreamMessage(data, isBinary);
+    } catch (err) {
+      this.failUnreadable(err);
+    }
+  };
 
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;

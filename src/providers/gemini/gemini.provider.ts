@@ -4,7 +4,8 @@
 import { configFieldsExcept } from '../../session-config/session-config.js';
 import { connectUpstream } from '../core/connect.js';
 import { toWebSocketBase } from '../core/upstream-socket.js';
-import { defineProvider, PluginProvider, type ProviderCredentials } from '../provider-plugin.js';
+import type { UpstreamTarget } from '../core/upstream-target.js';
+import { defineProvider, PluginProvider, type ProviderConnection, type ProviderCredentials } from '../provider-plugin.js';
 import { GeminiSession } from './gemini.session.js';
 
 /** Path of the Developer API endpoint (v1beta: what API keys use), after the WebSocket form of the base URL. */
@@ -24,6 +25,11 @@ const GEMINI_TRANSLATE_HONOURED_FIELDS = configFieldsExcept('input_transcription
  * new connection resumed with Gemini's session-resumption handle (gateway/upstream-rotation.ts).
  */
 const GEMINI_SESSION_LIMIT_SECONDS = 600;
+
+/** What a Gemini session connects to (and what a warm upstream is opened with): the key is in the URL. */
+function geminiTarget(connection: ProviderConnection): UpstreamTarget {
+  return { url: `${toWebSocketBase(connection.baseUrl)}${GEMINI_LIVE_PATH}?key=${encodeURIComponent(connection.apiKey)}` };
+}
 
 export const geminiProvider = defineProvider({
   name: 'gemini',
@@ -55,13 +61,12 @@ export const geminiProvider = defineProvider({
     { id: 'gemini/gemini-2.5-flash', realtime: false },
     { id: 'gemini/gemini-2.5-pro', realtime: false },
   ],
+  // Every model shares one endpoint (the model is named in `setup`), so one pool serves them all.
+  warmTarget: (_model, connection) => geminiTarget(connection),
   open: (params, connection) =>
     connectUpstream(
       params,
-      {
-        url: `${toWebSocketBase(connection.baseUrl)}${GEMINI_LIVE_PATH}?key=${encodeURIComponent(connection.apiKey)}`,
-        connectTimeoutMs: connection.connectTimeoutMs,
-      },
+      { ...geminiTarget(connection), connectTimeoutMs: connection.connectTimeoutMs },
       (ws) => new GeminiSession(ws, params.handlers, params.config, params.model, params.resumptionHandle),
       // Gemini confirms (or refuses, with a close frame) the setup before anything else.
       (session) => session.start(),

@@ -5,7 +5,8 @@ import { configFieldsExcept } from '../../session-config/session-config.js';
 import { connectUpstream } from '../core/connect.js';
 import { upstreamModelName } from '../core/model-name.js';
 import { toWebSocketBase } from '../core/upstream-socket.js';
-import { defineProvider, PluginProvider, type ProviderCredentials } from '../provider-plugin.js';
+import type { UpstreamTarget } from '../core/upstream-target.js';
+import { defineProvider, PluginProvider, type ProviderConnection, type ProviderCredentials } from '../provider-plugin.js';
 import { OpenAiRealtimeSession } from './openai-realtime-session.js';
 import { OPENAI_DIALECT } from './openai-dialect.js';
 
@@ -19,6 +20,11 @@ const OPENAI_HONOURED_FIELDS = configFieldsExcept('temperature', 'translation_ta
 
 /** docs/providers.md §1: `session_expired` after 60 minutes. */
 const OPENAI_SESSION_LIMIT_SECONDS = 3600;
+
+/** What an OpenAI session connects to (and what a warm upstream is opened with). */
+function openAiTarget(modelId: string, connection: ProviderConnection): UpstreamTarget {
+  return { url: openAiRealtimeUrl(connection.baseUrl, modelId), headers: { Authorization: `Bearer ${connection.apiKey}` } };
+}
 
 /** The WebSocket URL of a model (`openai/gpt-realtime-2` → `…/realtime?model=gpt-realtime-2`). */
 export function openAiRealtimeUrl(baseUrl: string, modelId: string): string {
@@ -55,14 +61,11 @@ export const openaiProvider = defineProvider({
     { id: 'openai/gpt-4.1', realtime: false },
     { id: 'openai/gpt-5', realtime: false },
   ],
+  warmTarget: (model, connection) => openAiTarget(model.id, connection),
   open: (params, connection) =>
     connectUpstream(
       params,
-      {
-        url: openAiRealtimeUrl(connection.baseUrl, params.model.id),
-        headers: { Authorization: `Bearer ${connection.apiKey}` },
-        connectTimeoutMs: connection.connectTimeoutMs,
-      },
+      { ...openAiTarget(params.model.id, connection), connectTimeoutMs: connection.connectTimeoutMs },
       (ws) => new OpenAiRealtimeSession(ws, params.handlers, params.config, params.model, OPENAI_DIALECT),
       (session) => session.start(),
     ),
