@@ -61,6 +61,32 @@ async function echoes(client: RealtimeTestClient, text: string): Promise<void> {
   await client.nextWhere((e) => e.type === 'text.delta' && e.delta === text, `the echo of "${text}"`);
 }
 
+/**
+ * After a fault: the live session's lease is back within two TTLs (refreshed or re-added), the
+ * session still echoes, a second session is refused (1013, docs/protocol.md §3: the slot is still
+ * taken), and once the live session closes the count is 0.
+ */
+async function expectSlotKeptThenFreed(app: HttpApp, limiter: RedisSessionLimiter, live: RealtimeTestClient, text: string): Promise<void> {
+  const deadline = Date.now() + LEASE_TTL_MS * 2;
+  let count = 0;
+  while (Date.now() < deadline) {
+    count = await limiter.count(PROJECT).catch(() => 0);
+    if (count === 1) break;
+    await sleep(50);
+  }
+  expect(count).toBe(1);
+  await echoes(live, text);
+  const second = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: LOOPBACK }) });
+  await second.opened();
+  expect(await second.next('session.terminating')).toMatchObject({ error: { code: 'session_limit_reached' } });
+  expect((await second.closed).code).toBe(1013);
+
+  await live.close();
+  const after = Date.now() + 2000;
+  while (Date.now() < after && (await limiter.count(PROJECT)) !== 0) await sleep(50);
+  expect(await limiter.count(PROJECT)).toBe(0);
+}
+
 describeWithRedisProcess('Redis faults: CLIENT PAUSE and a restart during a lease refresh', () => {
   let server: RedisServer;
   let admin: Redis;
@@ -148,24 +174,7 @@ describeWithRedisProcess('Redis faults: CLIENT PAUSE and a restart during a leas
       expect(performance.now() - pausedAt).toBeLessThan(pauseMs); // answered while Redis was still paused
 
       await sleep(Math.max(0, pauseMs - (performance.now() - pausedAt)));
-      const deadline = Date.now() + LEASE_TTL_MS * 2;
-      let count = 0;
-      while (Date.now() < deadline) {
-        count = await limiter.count(PROJECT).catch(() => 0);
-        if (count === 1) break;
-        await sleep(50);
-      }
-      expect(count).toBe(1);
-      await echoes(live, 'after the pause');
-      const second = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: LOOPBACK }) });
-      await second.opened();
-      expect(await second.next('session.terminating')).toMatchObject({ error: { code: 'session_limit_reached' } });
-      expect((await second.closed).code).toBe(1013);
-
-      await live.close();
-      const after = Date.now() + 2000;
-      while (Date.now() < after && (await limiter.count(PROJECT)) !== 0) await sleep(50);
-      expect(await limiter.count(PROJECT)).toBe(0);
+      await expectSlotKeptThenFreed(app, limiter, live, 'after the pause');
     });
 
     it('Redis restarted empty while a session holds its slot: the refresh re-adds the lease, the session keeps working and its slot', async () => {
@@ -178,27 +187,7 @@ describeWithRedisProcess('Redis faults: CLIENT PAUSE and a restart during a leas
 
       await server.stop();
       await server.start(); // empty: no persistence
-      // The lease is back after the next refresh (within a third of the TTL, plus the reconnect).
-      const deadline = Date.now() + LEASE_TTL_MS * 2;
-      let count = 0;
-      while (Date.now() < deadline) {
-        count = await limiter.count(PROJECT).catch(() => 0);
-        if (count === 1) break;
-        await sleep(50);
-      }
-      expect(count).toBe(1);
-
-      await echoes(live, 'still here');
-      // The slot is still taken: a second session is told so and closed (1013, docs/protocol.md §3).
-      const second = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: LOOPBACK }) });
-      await second.opened();
-      expect(await second.next('session.terminating')).toMatchObject({ error: { code: 'session_limit_reached' } });
-      expect((await second.closed).code).toBe(1013);
-
-      await live.close();
-      const after = Date.now() + 2000;
-      while (Date.now() < after && (await limiter.count(PROJECT)) !== 0) await sleep(50);
-      expect(await limiter.count(PROJECT)).toBe(0);
+      await expectSlotKeptThenFreed(app, limiter, live, 'still here');
       // And the slot is free again.
       const third = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: LOOPBACK }) });
       await third.opened();
