@@ -3,6 +3,7 @@
 // the Redis server's clock). Admission is one Lua script: drop expired leases, count, add. The
 // instance that holds a lease refreshes it while the session lives; the leases of an instance that
 // dies stop being refreshed and expire by themselves, so its slots come back within one TTL.
+import { RefreshLoop } from '../redis/refresh-loop.js';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
 import { pingWithin } from '../redis/redis-ping.js';
@@ -62,7 +63,7 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
   private readonly commandTimeoutMs: number;
   /** Leases this instance holds: project → session ids. */
   private readonly held = new Map<string, Set<string>>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly refreshLoop: RefreshLoop;
   private refreshFailing = false;
   private closed = false;
 
@@ -78,6 +79,7 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
     if (!(this.leaseTtlMs > 0) || !(this.refreshIntervalMs > 0) || this.refreshIntervalMs >= this.leaseTtlMs) {
       throw new Error('RedisSessionLimiter: leaseTtlMs must be positive and refreshIntervalMs shorter than it');
     }
+    this.refreshLoop = new RefreshLoop(() => this.refresh(), this.refreshIntervalMs);
   }
 
   /** The Redis key of a project's lease set. */
@@ -92,7 +94,7 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
       const sessions = this.held.get(projectId) ?? new Set<string>();
       sessions.add(sessionId);
       this.held.set(projectId, sessions);
-      this.startRefreshing();
+      this.refreshLoop.start();
     }
     return admitted;
   }
@@ -101,7 +103,7 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
     const sessions = this.held.get(projectId);
     sessions?.delete(sessionId);
     if (sessions?.size === 0) this.held.delete(projectId);
-    if (this.held.size === 0) this.stopRefreshing();
+    if (this.held.size === 0) this.refreshLoop.stop();
     // If this fails, the lease is no longer refreshed and expires within one TTL.
     await this.client.call('ZREM', this.keyOf(projectId), sessionId);
   }
@@ -141,7 +143,7 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
   /** Stops refreshing (the leases then expire by themselves). */
   close(): void {
     this.closed = true;
-    this.stopRefreshing();
+    this.refreshLoop.stop();
     this.held.clear();
   }
 
@@ -149,19 +151,4 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
     this.close();
   }
 
-  private startRefreshing(): void {
-    if (this.timer) return;
-    let running = false;
-    this.timer = setInterval(() => {
-      if (running) return; // a slow Redis must not pile refreshes up
-      running = true;
-      void this.refresh().finally(() => (running = false));
-    }, this.refreshIntervalMs);
-    this.timer.unref();
-  }
-
-  private stopRefreshing(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
 }

@@ -11,6 +11,7 @@
 // subscribers, so the `!end:` marker is the durable record: an instance re-checks the markers of
 // its sessions whenever its subscriber (re)connects, and at every refresh, so a termination that
 // arrived while it was disconnected is not missed.
+import { RefreshLoop } from '../redis/refresh-loop.js';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
 import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
@@ -77,7 +78,7 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
   /** Sessions this instance runs: project → session id → entry. */
   private readonly held = new Map<string, Map<string, LiveSession>>();
   private subscriber: RedisClient | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly refreshLoop: RefreshLoop;
   private closed = false;
   /** Times the subscriber became ready (the first is the initial connection); for tests and logs. */
   subscriberReadyCount = 0;
@@ -92,6 +93,7 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     this.channel = `${prefix}live:terminate`;
     this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_SESSION_LEASE_TTL_MS;
     this.refreshIntervalMs = options.refreshIntervalMs ?? Math.max(1, Math.floor(this.leaseTtlMs / 3));
+    this.refreshLoop = new RefreshLoop(() => this.refresh(), this.refreshIntervalMs);
     this.subscribe();
   }
 
@@ -104,7 +106,7 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     const sessions = this.held.get(session.projectId) ?? new Map<string, LiveSession>();
     sessions.set(session.sessionId, session);
     this.held.set(session.projectId, sessions);
-    this.startRefreshing();
+    if (!this.closed) this.refreshLoop.start();
     const ended = await PUT.run(this.client, [this.keyOf(session.projectId)], [this.leaseTtlMs, session.sessionId, JSON.stringify(session)]);
     this.deliverMarked(session.projectId, ended);
   }
@@ -113,7 +115,7 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     const sessions = this.held.get(projectId);
     sessions?.delete(sessionId);
     if (sessions?.size === 0) this.held.delete(projectId);
-    if (this.held.size === 0) this.stopRefreshing();
+    if (this.held.size === 0) this.refreshLoop.stop();
     // If this fails, the entry is no longer refreshed and lapses within one TTL.
     await this.client.call('HDEL', this.keyOf(projectId), sessionId, END_MARK + sessionId);
   }
@@ -151,7 +153,7 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
 
   close(): void {
     this.closed = true;
-    this.stopRefreshing();
+    this.refreshLoop.stop();
     this.held.clear();
     this.subscriber?.disconnect();
     this.subscriber = undefined;
@@ -202,19 +204,4 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     if (subscriber.status === 'wait') subscriber.connect().catch(() => undefined);
   }
 
-  private startRefreshing(): void {
-    if (this.timer || this.closed) return;
-    let running = false;
-    this.timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      void this.refresh().finally(() => (running = false));
-    }, this.refreshIntervalMs);
-    this.timer.unref();
-  }
-
-  private stopRefreshing(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
 }
