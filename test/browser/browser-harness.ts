@@ -8,6 +8,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { SessionEventsHook, type SessionStartedEvent } from '../../src/gateway/session-events.js';
 import { createStandaloneApp } from '../../src/standalone/create-app.js';
 import { loadStandaloneConfig } from '../../src/standalone/env-config.js';
+import { RecordingSessionEvents } from '../helpers/fakes.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SPEECH_WAV = fileURLToPath(new URL('../fixtures/audio/hello_world.24k.wav', import.meta.url));
@@ -52,13 +53,6 @@ export interface DemoServer {
   close(): Promise<void>;
 }
 
-class RecordingSessionEvents extends SessionEventsHook {
-  readonly started: SessionStartedEvent[] = [];
-  sessionStarted(event: SessionStartedEvent): void {
-    this.started.push(event);
-  }
-  sessionEnded(): void {}
-}
 
 /** The standalone server, configured from `env` exactly as `npm start` would be. */
 export async function startDemoServer(env: NodeJS.ProcessEnv = {}): Promise<DemoServer> {

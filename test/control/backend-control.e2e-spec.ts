@@ -4,16 +4,14 @@
 // minting, and origin binding (per ticket and deployment-wide) checked before the ticket is spent.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  SessionEventsHook,
   type RealtimeSessionsModuleOptions,
-  type SessionEndedEvent,
-  type SessionStartedEvent,
   type StaticApiKey,
 } from '../../src/index.js';
 import { PLATFORMS, type HttpApp, type Platform } from '../helpers/http-app.js';
 import { expectError, expectMinted, request, type MintResponse } from '../helpers/mint-client.js';
 import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
 import { closeAll, connect, eventually, FAKE_MODEL, RecordingProvider, type RealtimeTestClient } from '../helpers/ws-client.js';
+import { RecordingSessionEvents } from '../helpers/fakes.js';
 
 /** A runtime key of another project. */
 const OTHER_KEY: StaticApiKey = { key: 'rtk-test-runtime-key-b', projectId: 'proj_b', keyId: 'key_b' };
@@ -21,33 +19,22 @@ const MANAGEMENT_KEY: StaticApiKey = { key: 'opmak-test-management', projectId: 
 const METADATA = { user_id: 'u_42', plan: 'pro-plan-marker' };
 const PAGE = 'https://app.example.com';
 
-class RecordingHook extends SessionEventsHook {
-  readonly started: SessionStartedEvent[] = [];
-  readonly ended: SessionEndedEvent[] = [];
-  sessionStarted(event: SessionStartedEvent): void {
-    this.started.push(event);
-  }
-  sessionEnded(event: SessionEndedEvent): void {
-    this.ended.push(event);
-  }
-}
 
 describe.each(PLATFORMS)('backend control, one instance in memory (%s)', (platform: Platform) => {
   let app: HttpApp;
   let provider: RecordingProvider;
-  let hook: RecordingHook;
+  let hook: RecordingSessionEvents;
   const clients: RealtimeTestClient[] = [];
 
   async function start(options: RealtimeSessionsModuleOptions = {}): Promise<HttpApp> {
     provider = new RecordingProvider();
-    hook = new RecordingHook();
+    hook = new RecordingSessionEvents();
     return startRealtimeApp(platform, {
       apiKeys: [RUNTIME_KEY, OTHER_KEY, { ...MANAGEMENT_KEY }],
       providers: [provider],
       models: [FAKE_MODEL],
       sessionEvents: hook,
-      ...options,
-    });
+      ...options });
   }
 
   async function mint(body: unknown = {}, apiKey = RUNTIME_KEY.key, headers: Record<string, string> = {}): Promise<MintResponse> {
@@ -176,8 +163,7 @@ describe.each(PLATFORMS)('backend control, one instance in memory (%s)', (platfo
           provider: 'fake',
           started_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
           metadata: METADATA,
-          instance: expect.any(String),
-        },
+          instance: expect.any(String) },
       ]);
       const other = await request(app.baseUrl, { apiKey: OTHER_KEY.key, method: 'GET', path: '/v3/realtime-sessions/live' });
       expect((other.json as { data: { id: string }[] }).data.map((s) => s.id)).toEqual([startedB.session_id]);
@@ -235,8 +221,7 @@ describe.each(PLATFORMS)('backend control, one instance in memory (%s)', (platfo
       const first = await mint(body, RUNTIME_KEY.key, { 'Idempotency-Key': 'order-1234' });
       // Same body, other key order: the same request.
       const retry = await mint({ ttl_seconds: 120, metadata: { plan: METADATA.plan, user_id: METADATA.user_id }, config: { model: FAKE_MODEL.id } }, RUNTIME_KEY.key, {
-        'Idempotency-Key': 'order-1234',
-      });
+        'Idempotency-Key': 'order-1234' });
       expect(retry).toEqual(first);
 
       const changed = await mintRaw({ ...body, ttl_seconds: 60 }, RUNTIME_KEY.key, { 'Idempotency-Key': 'order-1234' });

@@ -3,11 +3,7 @@
 // Also the `sessionEvents` metering hook.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  SessionRegistry,
-  SessionEventsHook,
-  type SessionEndedEvent,
-  type SessionStartedEvent,
-} from '../../src/index.js';
+  SessionRegistry } from '../../src/index.js';
 import { PLATFORMS, type HttpApp } from '../helpers/http-app.js';
 import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
 import {
@@ -19,21 +15,11 @@ import {
   RecordingProvider,
   sleep,
   type ErrorFrame,
-  type RealtimeTestClient,
-} from '../helpers/ws-client.js';
+  type RealtimeTestClient } from '../helpers/ws-client.js';
+import { RecordingSessionEvents } from '../helpers/fakes.js';
 
 const FAKE = { model: 'fake/model' };
 
-class RecordingSessionEvents extends SessionEventsHook {
-  readonly started: SessionStartedEvent[] = [];
-  readonly ended: SessionEndedEvent[] = [];
-  sessionStarted(event: SessionStartedEvent): void {
-    this.started.push(event);
-  }
-  sessionEnded(event: SessionEndedEvent): void {
-    this.ended.push(event);
-  }
-}
 
 describe.each(PLATFORMS)('session endings (%s)', (platform) => {
   let app: HttpApp;
@@ -171,8 +157,7 @@ describe.each(PLATFORMS)('sessionEvents hook (%s)', (platform) => {
       credential: 'ticket',
       startedAt: expect.any(Date),
       // The public id of the ticket that opened it (no metadata was minted, so none is reported).
-      ticketId: expect.stringMatching(/^rt_[A-Za-z0-9_-]{22}$/),
-    });
+      ticketId: expect.stringMatching(/^rt_[A-Za-z0-9_-]{22}$/) });
     expect(hook.ended).toEqual([]);
 
     client.send({ type: 'audio.append', audio: Buffer.alloc(4800, 1).toString('base64') });
@@ -189,8 +174,7 @@ describe.each(PLATFORMS)('sessionEvents hook (%s)', (platform) => {
       provider: 'loopback',
       credential: 'ticket',
       endReason: 'client_closed',
-      closeCode: 1000,
-    });
+      closeCode: 1000 });
     // The 4800 bytes of audio went in as base64 and came back the same way.
     expect(ended.bytesIn).toBeGreaterThan(6400);
     expect(ended.bytesOut).toBeGreaterThan(6400);
@@ -229,8 +213,7 @@ describe.each(PLATFORMS)('sessionEvents hook (%s)', (platform) => {
       expect(hook.ended.find((e) => e.sessionId === started.session_id)!.usage).toEqual({
         input_tokens: 15,
         output_tokens: 10,
-        output_token_details: { audio_tokens: 5 },
-      });
+        output_token_details: { audio_tokens: 5 } });
     } finally {
       await metered.close();
     }

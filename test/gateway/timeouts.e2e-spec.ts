@@ -5,11 +5,8 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   DEFAULT_LIMITS,
   InMemorySessionLimiter,
-  SessionEventsHook,
   SessionRegistry,
   type RealtimeSessionsModuleOptions,
-  type SessionEndedEvent,
-  type SessionStartedEvent,
 } from '../../src/index.js';
 import { PLATFORMS, type HttpApp, type Platform } from '../helpers/http-app.js';
 import { startRealtimeApp } from '../helpers/realtime-app.js';
@@ -22,23 +19,13 @@ import {
   sleep,
   type ErrorFrame,
   type RealtimeTestClient,
-  type ServerFrame,
-} from '../helpers/ws-client.js';
+  type ServerFrame } from '../helpers/ws-client.js';
 import { ManualClock } from './manual-clock.js';
+import { RecordingSessionEvents } from '../helpers/fakes.js';
 
 /** Long enough for a frame the server sent to have arrived on localhost. */
 const SETTLE_MS = 100;
 
-class RecordingHook extends SessionEventsHook {
-  readonly started: SessionStartedEvent[] = [];
-  readonly ended: SessionEndedEvent[] = [];
-  sessionStarted(event: SessionStartedEvent): void {
-    this.started.push(event);
-  }
-  sessionEnded(event: SessionEndedEvent): void {
-    this.ended.push(event);
-  }
-}
 
 class RecordingLimiter extends InMemorySessionLimiter {
   readonly acquired: string[] = [];
@@ -57,12 +44,12 @@ describe.each(PLATFORMS)('session timers and flow control (%s)', (platform: Plat
   let clients: RealtimeTestClient[] = [];
   let clock: ManualClock;
   let provider: RecordingProvider;
-  let hook: RecordingHook;
+  let hook: RecordingSessionEvents;
 
   async function start(options: RealtimeSessionsModuleOptions = {}): Promise<HttpApp> {
     clock = new ManualClock();
     provider = new RecordingProvider();
-    hook = new RecordingHook();
+    hook = new RecordingSessionEvents();
     app = await startRealtimeApp(platform, { clock, providers: [provider], models: [FAKE_MODEL], sessionEvents: hook, ...options });
     return app;
   }
@@ -234,8 +221,7 @@ describe.each(PLATFORMS)('session timers and flow control (%s)', (platform: Plat
       clock.advance(1);
       expect(await client.next('session.terminating')).toEqual({
         type: 'session.terminating',
-        error: { code: 'slow_consumer', message: 'The upstream did not keep up with the stream' },
-      });
+        error: { code: 'slow_consumer', message: 'The upstream did not keep up with the stream' } });
       // The client is still not read, so its close reply is not either: the close grace cuts it.
       clock.advance(2000);
       expect((await client.closed).code).toBe(1008);

@@ -1,5 +1,13 @@
 // Test doubles plugged in through the module's options or Nest DI (jest.mock does not reach ESM).
-import { ApiKeyVerifier, TicketRepository, type ApiKeyIdentity, type TicketRecord } from '../../src/index.js';
+import {
+  ApiKeyVerifier,
+  SessionEventsHook,
+  TicketRepository,
+  type ApiKeyIdentity,
+  type SessionEndedEvent,
+  type SessionStartedEvent,
+  type TicketRecord,
+} from '../../src/index.js';
 
 /** An ApiKeyVerifier over a fixed table that records every key it was asked about. */
 export class RecordingApiKeyVerifier extends ApiKeyVerifier {
@@ -48,5 +56,19 @@ export class UnreachableTicketRepository extends TicketRepository {
 
   async consume(): Promise<TicketRecord | null> {
     throw new Error('ECONNREFUSED 127.0.0.1:6379');
+  }
+}
+
+/** A SessionEventsHook that keeps every event it was given, in order. */
+export class RecordingSessionEvents extends SessionEventsHook {
+  readonly started: SessionStartedEvent[] = [];
+  readonly ended: SessionEndedEvent[] = [];
+
+  sessionStarted(event: SessionStartedEvent): void {
+    this.started.push(event);
+  }
+
+  sessionEnded(event: SessionEndedEvent): void {
+    this.ended.push(event);
   }
 }

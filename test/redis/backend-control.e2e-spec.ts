@@ -9,9 +9,6 @@ import type { Redis } from 'ioredis';
 import {
   LiveSessionDirectory,
   RedisLiveSessionDirectory,
-  SessionEventsHook,
-  type SessionEndedEvent,
-  type SessionStartedEvent,
   type StaticApiKey,
 } from '../../src/index.js';
 import { PLATFORMS, type HttpApp, type Platform } from '../helpers/http-app.js';
@@ -19,22 +16,13 @@ import { expectError, expectMinted, request, type MintResponse } from '../helper
 import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
 import { describeWithRedisProcess, inspectionClient, keysUnder, startRedisServer, uniquePrefix, type RedisServer } from '../helpers/redis-server.js';
 import { closeAll, connect, eventually, type RealtimeTestClient } from '../helpers/ws-client.js';
+import { RecordingSessionEvents } from '../helpers/fakes.js';
 
 const OTHER_KEY: StaticApiKey = { key: 'rtk-test-runtime-key-b', projectId: 'proj_b', keyId: 'key_b' };
 const LOOPBACK = { model: 'loopback/echo' };
 const METADATA = { user_id: 'u_42', plan: 'pro-plan-marker' };
 const PAGE = 'https://app.example.com';
 
-class RecordingHook extends SessionEventsHook {
-  readonly started: SessionStartedEvent[] = [];
-  readonly ended: SessionEndedEvent[] = [];
-  sessionStarted(event: SessionStartedEvent): void {
-    this.started.push(event);
-  }
-  sessionEnded(event: SessionEndedEvent): void {
-    this.ended.push(event);
-  }
-}
 
 const timings: string[] = [];
 
@@ -57,7 +45,7 @@ describeWithRedisProcess('backend control across two instances on one Redis', ()
     let prefix: string;
     let a: HttpApp;
     let b: HttpApp;
-    const hooks = { a: new RecordingHook(), b: new RecordingHook() };
+    const hooks = { a: new RecordingSessionEvents(), b: new RecordingSessionEvents() };
     const clients: RealtimeTestClient[] = [];
 
     beforeAll(async () => {
@@ -66,8 +54,7 @@ describeWithRedisProcess('backend control across two instances on one Redis', ()
         apiKeys: [RUNTIME_KEY, OTHER_KEY],
         redis: { url: redis.url, keyPrefix: prefix },
         sessionEvents: hooks[name],
-        instanceId: `instance-${name}`,
-      });
+        instanceId: `instance-${name}` });
       [a, b] = await Promise.all([startRealtimeApp(platform, options('a')), startRealtimeApp(platform, options('b'))]);
     }, 30_000);
 

@@ -3,19 +3,13 @@
 // running the session re-attaches; one that lands on the other instance gets 401
 // `invalid_resume_token` (the client then starts a new session) and does not spend the token.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RealtimeEndpoint, SessionEventsHook, type SessionEndedEvent, type SessionStartedEvent } from '../../src/index.js';
+import { RealtimeEndpoint } from '../../src/index.js';
 import { PLATFORMS, type HttpApp, type Platform } from '../helpers/http-app.js';
 import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
 import { describeWithRedisProcess, startRedisServer, uniquePrefix, type RedisServer } from '../helpers/redis-server.js';
 import { closeAll, connect, eventually, MARKER_PROTOCOL, openWithTicket, type RealtimeTestClient } from '../helpers/ws-client.js';
+import { RecordingSessionEvents } from '../helpers/fakes.js';
 
-class RecordingHook extends SessionEventsHook {
-  readonly ended: SessionEndedEvent[] = [];
-  sessionStarted(_event: SessionStartedEvent): void {}
-  sessionEnded(event: SessionEndedEvent): void {
-    this.ended.push(event);
-  }
-}
 
 describeWithRedisProcess('client resume across two instances on one Redis', () => {
   let redis: RedisServer;
@@ -30,7 +24,7 @@ describeWithRedisProcess('client resume across two instances on one Redis', () =
   describe.each(PLATFORMS)('on %s', (platform: Platform) => {
     let a: HttpApp;
     let b: HttpApp;
-    const hooks = { a: new RecordingHook(), b: new RecordingHook() };
+    const hooks = { a: new RecordingSessionEvents(), b: new RecordingSessionEvents() };
     const clients: RealtimeTestClient[] = [];
 
     beforeAll(async () => {
