@@ -15,9 +15,9 @@ import { RateLimits } from '../auth/rate-limits.js';
 import { REALTIME_SOCKET_PATH, RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { RealtimeApiError, toErrorBody } from '../errors/realtime-api.error.js';
-import { SessionRegistry } from './session-registry.js';
+import { SessionRegistry, type ClaimedResume } from './session-registry.js';
 import { offeredProtocols, RESUME_PROTOCOL_PREFIX, resumeProtocolOf, selectProtocol, ticketProtocolOf } from './subprotocols.js';
-import { TicketAdmission } from './ticket-admission.js';
+import { TicketAdmission, type Admission } from './ticket-admission.js';
 
 /** What ws itself requires of a handshake (ws 8 `handleUpgrade`); checked before a ticket is spent. */
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -158,27 +158,50 @@ export class RealtimeEndpoint implements OnApplicationBootstrap, OnModuleDestroy
 
   /**
    * `opper-resume.<token>` (session-resume.ts): the deployment's origins, then the token, spent at
-   * once (exactly one upgrade wins; a replay gets 401 `invalid_resume_token`), then the 101 and the
-   * live session takes the new socket. A socket that dies before the 101 leaves the session
-   * waiting until its grace window ends (the token is spent).
+   * once (exactly one upgrade wins, on any instance; a replay gets 401 `invalid_resume_token`),
+   * then the 101 and the live session takes the new socket. A session running on another instance
+   * is handed over first (session-handover.ts) and takes its project slot here. A socket that dies
+   * before the 101 leaves a local session waiting until its grace window ends (the token is spent);
+   * a handed-over one ends there and then.
    */
-  private acceptResume(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, onError: () => void): void {
-    let session;
+  private async acceptResume(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, onError: () => void): Promise<void> {
+    let claimed: ClaimedResume | undefined;
+    let adopted: Admission | undefined;
     try {
       this.admission.checkDeploymentOrigin(req);
-      session = token ? this.registry.claimResume(token) : undefined;
-      if (!session) {
+      claimed = token ? await this.claim(token) : undefined;
+      if (!claimed) {
         throw new RealtimeApiError(401, ErrorCode.InvalidResumeToken, 'Invalid resume token: unknown, already used, or its session has ended');
       }
+      if ('carried' in claimed) adopted = await this.admission.adopt(claimed.carried);
     } catch (err) {
+      if (claimed && 'carried' in claimed) this.registry.lost(claimed.carried);
       return this.refuse(socket, err);
     }
-    const claimed = session;
-    if (socket.destroyed || !socket.writable) return;
+    const resumed = claimed;
+    const admission = adopted;
+    if (socket.destroyed || !socket.writable) {
+      if ('carried' in resumed) this.registry.lost(resumed.carried, admission);
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onError);
-      claimed.resumeWith(ws);
+      if ('local' in resumed) resumed.local.resumeWith(ws);
+      else this.registry.adopt(ws, resumed.carried, admission!);
     });
+  }
+
+  /** The token's session; a 503 when the token store cannot be reached (fail closed). */
+  private async claim(token: string): Promise<ClaimedResume | undefined> {
+    try {
+      return await this.registry.claimResume(token, () => {
+        throw new RealtimeApiError(503, ErrorCode.ServerDraining, 'This instance is shutting down and takes no session over; retry');
+      });
+    } catch (err) {
+      if (err instanceof RealtimeApiError) throw err;
+      this.logger.error(`Resume token store failed: ${(err as Error)?.message ?? String(err)}`);
+      throw new RealtimeApiError(503, ErrorCode.SessionStoreUnavailable, 'Sessions cannot be resumed right now; try again later');
+    }
   }
 
   /** The refusal as a real HTTP response, before any 101, so non-browser clients can read it. */

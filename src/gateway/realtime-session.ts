@@ -14,7 +14,7 @@ import type { RealtimeApiError } from '../errors/realtime-api.error.js';
 import type { RealtimeLog } from '../logging/realtime-log.js';
 import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
-import type { ServerEvent, UpstreamSession } from '../providers/realtime-provider.js';
+import type { RealtimeProvider, ServerEvent, UpstreamHandlers } from '../providers/realtime-provider.js';
 import { prepareSessionConfig, type ModelCheckContext, type PreparedConfig } from '../session-config/config-preparation.js';
 import type { ModelDefinition } from '../session-config/model-catalogue.js';
 import type { SessionConfig } from '../session-config/session-config.js';
@@ -22,8 +22,9 @@ import { audioOfAppendFrame, BASE64_AUDIO, parseClientFrame } from './client-eve
 import { FlowControl } from './flow-control.js';
 import { ResumeBuffer } from './session-resume.js';
 import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
+import type { CarriedSession } from './session-handover.js';
 import type { Admission } from './ticket-admission.js';
-import { openRotatingUpstream } from './upstream-rotation.js';
+import { continueRotatingUpstream, openRotatingUpstream, type RotatingUpstreamSession, type RotationSettings } from './upstream-rotation.js';
 import { addUsage } from './usage-total.js';
 
 type State = 'awaiting_start' | 'connecting' | 'active' | 'closing' | 'closed';
@@ -58,7 +59,7 @@ export class RealtimeSession {
   /** The admission's id: the same in the slot lease, `session.started`, the events hook and logs. */
   readonly id: string;
   private state: State = 'awaiting_start';
-  private readonly openedAt: number;
+  private openedAt: number;
   private lastClientFrameAt: number;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -66,7 +67,9 @@ export class RealtimeSession {
   /** Set while the client socket is gone and the session waits for a resume (session-resume.ts). */
   private detached: ResumeBuffer | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
-  private upstream: UpstreamSession | undefined;
+  private upstream: RotatingUpstreamSession | undefined;
+  /** Given up to another instance (client resume there): this instance reports no end for it. */
+  private movedAway = false;
   private connectAbort: AbortController | undefined;
   private config: SessionConfig = {};
   private model: ModelDefinition | undefined;
@@ -92,6 +95,15 @@ export class RealtimeSession {
 
   get currentState(): State {
     return this.state;
+  }
+
+  get projectId(): string {
+    return this.admission.projectId;
+  }
+
+  /** True once the session was handed over to another instance (`handOver`). */
+  get handedOver(): boolean {
+    return this.movedAway;
   }
 
   /** What the session-started event said (project, model, provider, ticket id, metadata…), once started. */
@@ -171,24 +183,8 @@ export class RealtimeSession {
     this.connectStartedAt = this.deps.clock.now();
     openRotatingUpstream(
       provider,
-      {
-        sessionId: this.id,
-        projectId: this.admission.projectId,
-        config,
-        model,
-        signal: this.connectAbort.signal,
-        handlers: {
-          onEvent: (event) => this.onUpstreamEvent(event),
-          onEnd: (end) => {
-            // An upstream that ends before it was ready failed to connect.
-            if (this.state === 'connecting') this.deps.metrics.upstreamConnectFailed(provider.name, end.code);
-            this.end(end.code, end.message, end.closeCode);
-          },
-          // Through `this.flow`: a resumed client gets a new FlowControl.
-          onDrain: () => this.flow.onUpstreamDrained(),
-        },
-      },
-      { clock: this.deps.clock, logger: this.deps.logger, marginSeconds: this.deps.limits.rotationMarginSeconds },
+      { sessionId: this.id, projectId: this.admission.projectId, config, model, signal: this.connectAbort.signal, handlers: this.upstreamHandlers(provider) },
+      this.rotationSettings(),
     ).then(
       (upstream) => this.onUpstreamOpen(upstream, provider.name),
       (err: Error) => {
@@ -200,7 +196,24 @@ export class RealtimeSession {
     );
   }
 
-  private onUpstreamOpen(upstream: UpstreamSession, providerName: string): void {
+  private upstreamHandlers(provider: RealtimeProvider): UpstreamHandlers {
+    return {
+      onEvent: (event) => this.onUpstreamEvent(event),
+      onEnd: (end) => {
+        // An upstream that ends before it was ready failed to connect.
+        if (this.state === 'connecting') this.deps.metrics.upstreamConnectFailed(provider.name, end.code);
+        this.end(end.code, end.message, end.closeCode);
+      },
+      // Through `this.flow`: a resumed client gets a new FlowControl.
+      onDrain: () => this.flow.onUpstreamDrained(),
+    };
+  }
+
+  private rotationSettings(): RotationSettings {
+    return { clock: this.deps.clock, logger: this.deps.logger, marginSeconds: this.deps.limits.rotationMarginSeconds };
+  }
+
+  private onUpstreamOpen(upstream: RotatingUpstreamSession, providerName: string): void {
     this.connectAbort = undefined;
     if (this.state !== 'connecting') {
       upstream.close();
@@ -431,6 +444,98 @@ export class RealtimeSession {
     this.lastClientFrameAt = this.deps.clock.now();
     this.sendJson({ type: 'session.resumed', session_id: this.id, resume_token: this.deps.resume!.issueToken(this) });
     for (const event of buffered) this.sendText(event.data, event.bytes);
+  }
+
+  /**
+   * Gives the session up to the instance a resume landed on (session-handover.ts): closes the
+   * upstream, takes the events buffered for the client, cuts a socket the gateway still thought
+   * open, and leaves without a session-ended hook call or end line (the new instance reports the
+   * end). Undefined when the session is not live.
+   */
+  handOver(): CarriedSession | undefined {
+    if (this.state !== 'active' || !this.started || !this.upstream) return undefined;
+    const carry = this.upstream.handOver();
+    this.upstream = this.flow.upstream = undefined;
+    const buffered = this.detached?.drain().map((event) => event.data) ?? [];
+    const started = this.started;
+    this.movedAway = true;
+    this.state = 'closed';
+    if (!this.detached) this.ws.terminate();
+    this.detached = undefined;
+    this.deps.clock.clearTimeout(this.graceTimer);
+    this.clearTimers();
+    this.deps.metrics.sessionHandedOver(started.provider, started.model);
+    this.deps.logger.log?.(`Session ${this.id}: handed over to another instance (client resume)`);
+    this.deps.onClosed(this);
+    return {
+      version: 1,
+      ...carry,
+      sessionId: this.id,
+      projectId: started.projectId,
+      keyId: started.keyId,
+      credential: started.credential,
+      ...(this.admission.ticket ? { ticket: this.admission.ticket } : {}),
+      ...(this.admission.requestId ? { requestId: this.admission.requestId } : {}),
+      model: started.model,
+      provider: started.provider,
+      openedAt: this.openedAt,
+      startedAt: started.startedAt.getTime(),
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      ...(this.usage ? { usage: this.usage } : {}),
+      buffered,
+    };
+  }
+
+  /**
+   * Takes over a session handed over by another instance, on this (resumed) socket: opens a fresh
+   * upstream with the carried config and conversation, then sends `session.resumed` with a new
+   * token and every event buffered for the client, in order. The session-started hook is not
+   * called again; the session-ended one is called here, once, when it ends.
+   */
+  continueFrom(carried: CarriedSession): void {
+    const model = this.deps.models.catalogue.get(carried.model);
+    const provider = model ? this.deps.providers.forModel(model.id) : undefined;
+    this.openedAt = carried.openedAt;
+    this.bytesIn = carried.bytesIn;
+    this.bytesOut = carried.bytesOut;
+    this.usage = carried.usage;
+    this.started = {
+      sessionId: this.id,
+      projectId: carried.projectId,
+      keyId: carried.keyId,
+      model: carried.model,
+      provider: carried.provider,
+      credential: carried.credential,
+      startedAt: new Date(carried.startedAt),
+      ...(carried.ticket?.publicId ? { ticketId: carried.ticket.publicId } : {}),
+      ...(carried.ticket?.metadata ? { metadata: carried.ticket.metadata } : {}),
+    };
+    this.deps.clock.clearTimeout(this.deadlineTimer);
+    this.armDeadline();
+    if (!model || !provider) {
+      // Instances configured differently: this one cannot run the model.
+      this.state = 'active';
+      return this.end(ErrorCode.UpstreamUnavailable, `This instance has no provider for ${carried.model}`, CloseCode.Internal);
+    }
+    this.model = model;
+    this.config = carried.config;
+    this.state = 'active';
+    this.deps.metrics.sessionOpened(provider.name, model.id);
+    this.upstream = this.flow.upstream = continueRotatingUpstream(
+      provider,
+      // The rotating upstream aborts its own connection attempt when the session closes it.
+      { sessionId: this.id, projectId: carried.projectId, config: carried.config, model, handlers: this.upstreamHandlers(provider), signal: new AbortController().signal },
+      this.rotationSettings(),
+      carried,
+    );
+    const token = this.deps.resume?.issueToken(this);
+    this.sendJson({ type: 'session.resumed', session_id: this.id, ...(token ? { resume_token: token } : {}) });
+    for (const data of carried.buffered) {
+      if (this.state !== 'active') return;
+      this.sendText(data, Buffer.byteLength(data));
+    }
+    this.deps.onStarted?.(this, this.started);
   }
 
   /** Last steps of every ending: the hook (once), then the registry. */

@@ -3,7 +3,9 @@
 // Started sessions are listed in the live-session directory (so a backend can see them on any
 // instance), and a termination the directory delivers ends the session with `terminated_by_backend`.
 // During a drain (DrainState) live sessions continue until the drain timeout, then the rest are
-// ended the same way.
+// ended the same way. Client resume: tokens are kept in the directory; a resume whose session runs on
+// another instance takes it over (`claimResume` asks the owner through the directory, whose
+// `handOver` here gives a session up; session-handover.ts).
 import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import type WebSocket from 'ws';
 import type { Clock } from '../common/clock.js';
@@ -18,11 +20,17 @@ import { LiveSessionDirectory, type LiveSession } from '../live-sessions/live-se
 import { ModelCatalogue } from '../session-config/model-catalogue.js';
 import { RealtimeSession, type RealtimeSessionDeps } from './realtime-session.js';
 import { SESSION_CLOCK } from './session-clock.js';
+import { parseCarried, serializeCarried, type CarriedSession } from './session-handover.js';
 import { ResumeTokens } from './session-resume.js';
 import { SessionEventsHook } from './session-events.js';
 import { TicketAdmission, type Admission } from './ticket-admission.js';
 
 const SHUTDOWN_GRACE_MS = 1500;
+/** How long a resume waits for the instance running its session to hand it over. */
+export const HANDOVER_TIMEOUT_MS = 5000;
+
+/** A resume token's session: live on this instance, or handed over by another one. */
+export type ClaimedResume = { local: RealtimeSession } | { carried: CarriedSession };
 
 @Injectable()
 export class SessionRegistry implements OnModuleDestroy {
@@ -32,7 +40,9 @@ export class SessionRegistry implements OnModuleDestroy {
   private readonly byId = new Map<string, RealtimeSession>();
   private readonly closedWaiters = new Set<() => void>();
   /** Client resume (session-resume.ts): this instance's live tokens. */
-  private readonly resumeTokens = new ResumeTokens<RealtimeSession>();
+  private readonly resumeTokens: ResumeTokens<RealtimeSession>;
+  /** Sessions handed over to another instance, until their slot and live entry are released. */
+  private readonly releasing = new Map<RealtimeSession, Promise<unknown>>();
   private readonly deps: Omit<RealtimeSessionDeps, 'onClosed'>;
   /** Set once every session was told to end (shutdown, or the drain deadline): late arrivals end at once. */
   private terminating = false;
@@ -53,6 +63,10 @@ export class SessionRegistry implements OnModuleDestroy {
     @Optional() private readonly drain?: DrainState,
   ) {
     directory.onTermination((projectId, sessionId) => this.terminate(projectId, sessionId));
+    directory.onHandOver((projectId, sessionId) => this.handOver(projectId, sessionId));
+    // A token is good while its session lives: at most the longest session plus its grace window.
+    const tokenTtlMs = (options.limits.maxSessionSeconds + options.limits.resumeGraceSeconds) * 1000;
+    this.resumeTokens = new ResumeTokens(directory, options.instanceId, tokenTtlMs, this.logger);
     this.deps = {
       limits: options.limits,
       models: { catalogue, hasProvider: (modelId) => providers.forModel(modelId) !== undefined },
@@ -95,12 +109,16 @@ export class SessionRegistry implements OnModuleDestroy {
       onClosed: (s) => {
         this.resumeTokens.revoke(s);
         this.sessions.delete(s);
+        const released: Array<Promise<unknown>> = [this.admissions.release(admission)];
         if (this.byId.delete(s.id)) {
-          this.directory.unregister(admission.projectId, s.id).catch((err: Error) => {
-            this.logger.warn(`Session ${s.id}: live entry not removed (it lapses by itself): ${err?.message}`);
-          });
+          released.push(
+            this.directory.unregister(admission.projectId, s.id).catch((err: Error) => {
+              this.logger.warn(`Session ${s.id}: live entry not removed (it lapses by itself): ${err?.message}`);
+            }),
+          );
         }
-        this.admissions.release(admission);
+        // A handed-over session's new instance takes the slot once this one has let it go.
+        if (s.handedOver) this.releasing.set(s, Promise.all(released));
         if (this.sessions.size === 0) this.onIdle();
       },
     });
@@ -119,12 +137,72 @@ export class SessionRegistry implements OnModuleDestroy {
   }
 
   /**
-   * The live session a resume token belongs to, spending the token (a replay gets nothing);
-   * undefined when it is unknown, spent, or its session is no longer live.
+   * The live session a resume token belongs to, spending the token (a replay gets nothing): this
+   * instance's session, or the state of one another instance handed over. Undefined when the token
+   * is unknown, spent, or its session is no longer live (or its instance did not answer within
+   * HANDOVER_TIMEOUT_MS). Throws when the token store is down. A draining instance takes no
+   * session over (`draining` is thrown before the token is spent).
    */
-  claimResume(token: string): RealtimeSession | undefined {
-    const session = this.resumeTokens.claim(token);
-    return session?.currentState === 'active' && !this.terminating ? session : undefined;
+  async claimResume(token: string, whileDraining: () => never): Promise<ClaimedResume | undefined> {
+    if (this.terminating) return undefined;
+    const local = this.resumeTokens.isLocal(token);
+    if (!local && this.drain?.isDraining) whileDraining();
+    const target = await this.resumeTokens.take(token);
+    if (!target) return undefined;
+    if (target.instance === this.options.instanceId) {
+      const session = this.byId.get(target.sessionId);
+      return session?.currentState === 'active' && !this.terminating ? { local: session } : undefined;
+    }
+    const state = await this.directory.requestHandOver(target, HANDOVER_TIMEOUT_MS);
+    const carried = state === undefined ? undefined : parseCarried(state);
+    return carried && carried.sessionId === target.sessionId ? { carried } : undefined;
+  }
+
+  /** Serves a resumed socket with a session another instance handed over (its slot already adopted). */
+  adopt(ws: WebSocket, carried: CarriedSession, admission: Admission): RealtimeSession {
+    const session = this.attach(ws, admission);
+    session.continueFrom(carried);
+    return session;
+  }
+
+  /**
+   * A session handed over to this instance that cannot be served (the resumed socket died before
+   * its 101, or its slot could not be taken): it ends here and now, reported once to the hook.
+   */
+  lost(carried: CarriedSession, admission?: Admission): void {
+    if (admission) void this.admissions.release(admission);
+    const endedAt = this.deps.clock.now();
+    this.logger.warn(`Session ${carried.sessionId}: handed over but its resumed socket could not be served; ended`);
+    const { sessionId, projectId, keyId, model, provider, credential, ticket, bytesIn, bytesOut, usage } = carried;
+    try {
+      void Promise.resolve(
+        this.deps.events.sessionEnded({
+          sessionId, projectId, keyId, model, provider, credential,
+          startedAt: new Date(carried.startedAt),
+          ...(ticket?.publicId ? { ticketId: ticket.publicId } : {}),
+          ...(ticket?.metadata ? { metadata: ticket.metadata } : {}),
+          endedAt: new Date(endedAt),
+          durationMs: endedAt - carried.startedAt,
+          bytesIn, bytesOut,
+          endReason: 'client_closed',
+          closeCode: 1006, // the socket went away without a close frame
+          ...(usage ? { usage } : {}),
+        }),
+      ).catch((err: Error) => this.logger.error(`Session events hook failed: ${err?.message}`));
+    } catch (err) {
+      this.logger.error(`Session events hook failed: ${(err as Error)?.message}`);
+    }
+  }
+
+  /** Another instance's resume asks for this session: give it up once its slot and entry are released. */
+  private async handOver(projectId: string, sessionId: string): Promise<string | undefined> {
+    const session = this.byId.get(sessionId);
+    if (!session || session.projectId !== projectId) return undefined;
+    const carried = this.terminating ? undefined : session.handOver();
+    if (!carried) return '';
+    await this.releasing.get(session);
+    this.releasing.delete(session);
+    return serializeCarried(carried);
   }
 
   /** A backend asked to end this session (docs: DELETE /v3/realtime-sessions/live/{id}): 1000 `terminated_by_backend`. */

@@ -146,12 +146,27 @@ export class TicketAdmission {
     }
   }
 
-  /** Frees the slot of an admission (a no-op for one over the limit, which holds none). */
-  release(admission: Admission): void {
-    if (admission.overLimit) return;
-    this.limiter.release(admission.projectId, admission.sessionId).catch((err: Error) => {
+  /** Frees the slot of an admission (a no-op for one over the limit, which holds none). Never rejects. */
+  release(admission: Admission): Promise<void> {
+    if (admission.overLimit) return Promise.resolve();
+    return this.limiter.release(admission.projectId, admission.sessionId).catch((err: Error) => {
       this.logger.warn(`Session ${admission.sessionId}: limiter release failed: ${err?.message}`);
     });
+  }
+
+  /**
+   * The admission of a session handed over from another instance (client resume there): it was
+   * admitted once, so it takes its slot whatever the project's count (the old instance freed it
+   * first). A 503 when the limiter's store is down.
+   */
+  async adopt(session: Pick<Admission, 'sessionId' | 'projectId' | 'keyId' | 'credential' | 'ticket' | 'requestId'>): Promise<Admission> {
+    try {
+      await this.limiter.acquire(session.projectId, session.sessionId, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      this.logger.error(`Session limiter failed: ${(err as Error)?.message}`);
+      throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.SessionStoreUnavailable, 'Session capacity cannot be checked right now; try again later');
+    }
+    return { ...session, overLimit: false };
   }
 
   /**

@@ -15,6 +15,9 @@
 //   MAX_QUEUED_BYTES, else refused with an `error`), events of the old one still flow; at the switch
 //   the old one is closed and whatever it sends later is dropped.
 // - A rotation that cannot open ends the session with `upstream_unavailable`, as at the start.
+// - Hand-over (client resume across instances, session-handover.ts): `handOver()` closes the
+//   upstream and returns what a fresh one needs; `continueRotatingUpstream` on the other instance
+//   opens that fresh one, queuing client events meanwhile as a rotation does.
 import type { Logger } from '@nestjs/common';
 import type { Clock } from '../common/clock.js';
 import { CloseCode } from '../errors/close-codes.js';
@@ -29,6 +32,7 @@ import type {
   UpstreamSession,
 } from '../providers/realtime-provider.js';
 import type { SessionConfig } from '../session-config/session-config.js';
+import type { UpstreamCarry } from './session-handover.js';
 
 export const DEFAULT_ROTATION_MARGIN_SECONDS = 60;
 /** Longest wait for an active response to complete before a due rotation goes ahead. */
@@ -40,6 +44,8 @@ export const MAX_HISTORY_TURNS = 64;
 export const MAX_HISTORY_CHARS = 32_000;
 
 export type RotationReason = 'session_limit' | 'provider_going_away';
+/** Why a fresh upstream is opened: a rotation, or a session handed over from another instance. */
+type SwitchReason = RotationReason | 'handed_over';
 
 export interface RotationSettings {
   clock: Clock;
@@ -48,13 +54,35 @@ export interface RotationSettings {
   marginSeconds: number;
 }
 
+/** The session's upstream for its whole life, across rotations (and across instances: `handOver`). */
+export interface RotatingUpstreamSession extends UpstreamSession {
+  /** Closes the upstream and returns what a fresh one needs to carry the conversation on. */
+  handOver(): UpstreamCarry;
+}
+
 /**
  * Opens the session's upstream through `provider` and keeps it alive across the provider's limits.
  * Resolves or rejects as `provider.open` does for the first connection.
  */
-export async function openRotatingUpstream(provider: RealtimeProvider, params: OpenUpstreamParams, settings: RotationSettings): Promise<UpstreamSession> {
+export async function openRotatingUpstream(provider: RealtimeProvider, params: OpenUpstreamParams, settings: RotationSettings): Promise<RotatingUpstreamSession> {
   const rotating = new RotatingUpstream(provider, params, settings);
   await rotating.openFirst();
+  return rotating;
+}
+
+/**
+ * A session handed over from another instance: returns at once, opens a fresh upstream with the
+ * carried config, resumption handle or history, and queues client events until it is open. A
+ * failure to open ends the session through `onEnd` with `upstream_unavailable`.
+ */
+export function continueRotatingUpstream(
+  provider: RealtimeProvider,
+  params: OpenUpstreamParams,
+  settings: RotationSettings,
+  carry: UpstreamCarry,
+): RotatingUpstreamSession {
+  const rotating = new RotatingUpstream(provider, { ...params, config: carry.config }, settings);
+  rotating.continueFrom(carry);
   return rotating;
 }
 
@@ -66,8 +94,9 @@ export function rotationDueAt(openedAt: number, sessionLimitSeconds: number | un
   return openedAt + after * 1000;
 }
 
-class RotatingUpstream implements UpstreamSession {
-  private current!: UpstreamSession;
+class RotatingUpstream implements RotatingUpstreamSession {
+  /** Undefined only while a handed-over session's first connection opens. */
+  private current: UpstreamSession | undefined;
   /** The connection whose events reach the client; events of any other are dropped. */
   private generation = 0;
   private config: SessionConfig;
@@ -96,20 +125,36 @@ class RotatingUpstream implements UpstreamSession {
   }
 
   get inputSampleRate(): number {
-    return this.current.inputSampleRate;
+    return this.current?.inputSampleRate ?? this.params.model.inputSampleRate ?? 24000;
   }
 
   get outputSampleRate(): number {
-    return this.current.outputSampleRate;
+    return this.current?.outputSampleRate ?? this.params.model.outputSampleRate ?? 24000;
   }
 
   get bufferedAmount(): number {
-    return this.current.bufferedAmount;
+    return this.current?.bufferedAmount ?? 0;
   }
 
   async openFirst(): Promise<void> {
     this.current = await this.provider.open({ ...this.params, handlers: this.handlersFor(0) });
     this.armDue();
+  }
+
+  continueFrom(carry: UpstreamCarry): void {
+    for (const turn of carry.history) this.remember(turn);
+    // A response the old instance's upstream was giving ends for the client at the switch.
+    this.responseActive = carry.responseActive;
+    this.switching = true;
+    this.openNext(0, 'handed_over', carry.resumptionHandle);
+  }
+
+  handOver(): UpstreamCarry {
+    const history = this.replyText ? [...this.history, { role: 'assistant' as const, text: this.replyText }] : [...this.history];
+    const handle = this.current?.resumptionHandle;
+    const carry: UpstreamCarry = { config: this.config, history, responseActive: this.responseActive, ...(handle ? { resumptionHandle: handle } : {}) };
+    this.close();
+    return carry;
   }
 
   // ── client → upstream ───────────────────────────────────────────────────────────────────────
@@ -118,7 +163,7 @@ class RotatingUpstream implements UpstreamSession {
     if (this.closed) return;
     if (event.type === 'session.update') this.config = event.config;
     if (event.type === 'text.input' && event.text) this.remember({ role: 'user', text: event.text });
-    if (!this.switching) return this.current.send(event);
+    if (!this.switching) return this.current!.send(event);
     const bytes = event.type === 'audio.append' ? event.audio.length : JSON.stringify(event).length;
     if (this.queuedBytes + bytes > MAX_QUEUED_BYTES) {
       return this.outer.onEvent({
@@ -132,12 +177,12 @@ class RotatingUpstream implements UpstreamSession {
 
   pause(): void {
     this.paused = true;
-    this.current.pause();
+    this.current?.pause();
   }
 
   resume(): void {
     this.paused = false;
-    this.current.resume();
+    this.current?.resume();
   }
 
   close(): void {
@@ -147,7 +192,7 @@ class RotatingUpstream implements UpstreamSession {
     this.settings.clock.clearTimeout(this.turnTimer);
     this.connecting?.abort();
     this.queue = [];
-    this.current.close();
+    this.current?.close();
   }
 
   // ── upstream → client ───────────────────────────────────────────────────────────────────────
@@ -233,9 +278,10 @@ class RotatingUpstream implements UpstreamSession {
     if (this.closed || this.switching) return;
     this.settings.clock.clearTimeout(this.turnTimer);
     this.switching = true;
-    const reason = this.pendingReason ?? 'session_limit';
-    const generation = this.generation + 1;
-    const handle = this.current.resumptionHandle;
+    this.openNext(this.generation + 1, this.pendingReason ?? 'session_limit', this.current?.resumptionHandle);
+  }
+
+  private openNext(generation: number, reason: SwitchReason, handle: string | undefined): void {
     // The session closing us (the client left) aborts the connection in progress (close()).
     this.connecting = new AbortController();
     this.provider
@@ -260,13 +306,13 @@ class RotatingUpstream implements UpstreamSession {
       );
   }
 
-  private switchTo(fresh: UpstreamSession, generation: number, reason: RotationReason, resumed: boolean): void {
+  private switchTo(fresh: UpstreamSession, generation: number, reason: SwitchReason, resumed: boolean): void {
     this.connecting = undefined;
     if (this.closed) return fresh.close();
     const old = this.current;
     this.current = fresh;
     this.generation = generation;
-    old.close();
+    old?.close();
     // A response cut by the switch (it outlasted TURN_WAIT_MS) still ends for the client.
     if (this.responseActive) {
       this.endReply();
@@ -276,8 +322,9 @@ class RotatingUpstream implements UpstreamSession {
     if (this.paused) fresh.pause();
     this.switching = false;
     this.pendingReason = undefined;
-    this.settings.logger.log?.(`Session ${this.params.sessionId}: upstream rotated (${reason})`);
-    this.outer.onEvent({ type: 'session.rotated', reason });
+    this.settings.logger.log?.(`Session ${this.params.sessionId}: upstream ${reason === 'handed_over' ? 'opened for a handed-over session' : `rotated (${reason})`}`);
+    // The client of a handed-over session was told by `session.resumed`.
+    if (reason !== 'handed_over') this.outer.onEvent({ type: 'session.rotated', reason });
     const queued = this.queue;
     this.queue = [];
     this.queuedBytes = 0;

@@ -24,8 +24,26 @@ export interface LiveSession {
 /** Ends this instance's session with that id (the gateway's registry). */
 export type TerminationHandler = (projectId: string, sessionId: string) => void;
 
+/** Which live session a resume token belongs to (client resume, gateway/session-resume.ts). */
+export interface ResumeTarget {
+  projectId: string;
+  sessionId: string;
+  /** The instance that ran the session when the token was issued (the `instanceId` option). */
+  instance: string;
+}
+
+/**
+ * Gives up this instance's session with that id to the instance a resume landed on: resolves the
+ * session's carried-over state (opaque to the directory), `''` when the session is here but cannot
+ * be handed over (it is ending), and undefined when it does not run here.
+ */
+export type HandOverHandler = (projectId: string, sessionId: string) => Promise<string | undefined>;
+
 export abstract class LiveSessionDirectory {
   private handler: TerminationHandler | undefined;
+  private handOverHandler: HandOverHandler | undefined;
+  /** Resume tokens of this process, by digest (the default, instance-local store). */
+  private readonly resumeTokens = new Map<string, ResumeTarget>();
 
   /** Records a session this instance runs, until `unregister` (or, shared, until its lease lapses). */
   abstract register(session: LiveSession): Promise<void>;
@@ -49,6 +67,47 @@ export abstract class LiveSessionDirectory {
   /** For implementations: hand a termination to this instance's sessions. */
   protected deliver(projectId: string, sessionId: string): void {
     this.handler?.(projectId, sessionId);
+  }
+
+  // ── client resume ───────────────────────────────────────────────────────────────────────────
+  // The defaults keep tokens in this process (a resume must land on the instance that issued the
+  // token); the Redis directory shares them, so a resume lands on any instance and the session is
+  // handed over (README "Client resume").
+
+  /** Records a resume token by its SHA-256 digest, until taken or dropped, for at most `ttlMs`. */
+  async saveResumeToken(digest: string, target: ResumeTarget, _ttlMs: number): Promise<void> {
+    this.resumeTokens.set(digest, target);
+  }
+
+  /** The token's session, once across every instance this directory spans (the token is spent). */
+  async takeResumeToken(digest: string): Promise<ResumeTarget | undefined> {
+    const target = this.resumeTokens.get(digest);
+    this.resumeTokens.delete(digest);
+    return target;
+  }
+
+  /** The token stops working (its session ended, or a newer token replaced it). */
+  async dropResumeToken(digest: string): Promise<void> {
+    this.resumeTokens.delete(digest);
+  }
+
+  /**
+   * Asks the instance running `target` to hand the session over; resolves the carried-over state,
+   * or undefined when no instance gave it within `timeoutMs`. The default spans one instance, where
+   * there is nobody to ask.
+   */
+  async requestHandOver(_target: ResumeTarget, _timeoutMs: number): Promise<string | undefined> {
+    return undefined;
+  }
+
+  /** Sets who hands this instance's sessions over when another instance asks (the gateway's registry). */
+  onHandOver(handler: HandOverHandler): void {
+    this.handOverHandler = handler;
+  }
+
+  /** For implementations: ask this instance's sessions for a hand-over. */
+  protected handOver(projectId: string, sessionId: string): Promise<string | undefined> {
+    return this.handOverHandler ? this.handOverHandler(projectId, sessionId) : Promise.resolve(undefined);
   }
 }
 

@@ -11,12 +11,21 @@
 // subscribers, so the `!end:` marker is the durable record: an instance re-checks the markers of
 // its sessions whenever its subscriber (re)connects, and at every refresh, so a termination that
 // arrived while it was disconnected is not missed.
+//
+// Client resume across instances (README "Client resume"): resume tokens are shared, as
+// `<prefix>resume:<sha256 of the token>` → the session's project, id and instance, taken with one
+// GET+DEL script (single use across every instance). A resume that lands on another instance
+// publishes a hand-over request on `<prefix>live:handover` naming a fresh reply key; the instance
+// that runs the session answers by pushing the session's carried-over state onto that key, which
+// the asking instance waits for with BLPOP on a connection of its own (`duplicate()`), so no
+// instance needs another's address.
+import { randomBytes } from 'node:crypto';
 import { RefreshLoop } from '../redis/refresh-loop.js';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
 import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
 import { DEFAULT_REDIS_KEY_PREFIX, DEFAULT_SESSION_LEASE_TTL_MS } from '../redis/redis.options.js';
-import { LiveSessionDirectory, type LiveSession } from './live-session-directory.js';
+import { LiveSessionDirectory, type LiveSession, type ResumeTarget } from './live-session-directory.js';
 
 export interface RedisLiveSessionDirectoryOptions {
   /** Prefix of every key (and of the channel). Default `realtime:`. */
@@ -28,6 +37,22 @@ export interface RedisLiveSessionDirectoryOptions {
 }
 
 const END_MARK = '!end:';
+/** How long a hand-over reply waits for its reader (it is read at once, or its reader gave up). */
+const REPLY_TTL_MS = 30_000;
+
+/** KEYS[1] resume-token key. Its value, once: the key is gone afterwards. */
+const TAKE = new RedisScript(`
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+`);
+
+/** KEYS[1] reply list; ARGV: the carried-over state, its ttl ms. */
+const REPLY = new RedisScript(`
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+`);
 
 /** KEYS[1] project hash; ARGV: ttl ms, then session id / JSON pairs. Writes (or re-writes) the entries; returns the ids marked to end. */
 const PUT = new RedisScript(`${LUA_SERVER_NOW}
@@ -72,7 +97,10 @@ return 1
 export class RedisLiveSessionDirectory extends LiveSessionDirectory implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisLiveSessionDirectory.name);
   private readonly keyPrefix: string;
+  private readonly prefix: string;
   readonly channel: string;
+  /** Hand-over requests (client resume across instances). */
+  readonly handOverChannel: string;
   private readonly leaseTtlMs: number;
   private readonly refreshIntervalMs: number;
   /** Sessions this instance runs: project → session id → entry. */
@@ -91,10 +119,16 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     const prefix = options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
     this.keyPrefix = `${prefix}live:`;
     this.channel = `${prefix}live:terminate`;
+    this.handOverChannel = `${prefix}live:handover`;
+    this.prefix = prefix;
     this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_SESSION_LEASE_TTL_MS;
     this.refreshIntervalMs = options.refreshIntervalMs ?? Math.max(1, Math.floor(this.leaseTtlMs / 3));
     this.refreshLoop = new RefreshLoop(() => this.refresh(), this.refreshIntervalMs);
     this.subscribe();
+  }
+
+  private resumeKeyOf(digest: string): string {
+    return `${this.prefix}resume:${digest}`;
   }
 
   /** The Redis key of a project's hash. */
@@ -136,6 +170,42 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     return true;
   }
 
+  override async saveResumeToken(digest: string, target: ResumeTarget, ttlMs: number): Promise<void> {
+    await this.client.call('SET', this.resumeKeyOf(digest), JSON.stringify(target), 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  override async takeResumeToken(digest: string): Promise<ResumeTarget | undefined> {
+    const value = await TAKE.run(this.client, [this.resumeKeyOf(digest)], []);
+    if (typeof value !== 'string' && !Buffer.isBuffer(value)) return undefined;
+    return JSON.parse(String(value)) as ResumeTarget;
+  }
+
+  override async dropResumeToken(digest: string): Promise<void> {
+    await this.client.call('DEL', this.resumeKeyOf(digest));
+  }
+
+  /**
+   * Publishes the request, then waits (BLPOP, on a connection of its own) for the owner's reply.
+   * Undefined when nobody is subscribed, the owner does not answer within `timeoutMs` (it died, or
+   * its subscriber is reconnecting), or it answered that the session is ending.
+   */
+  override async requestHandOver(target: ResumeTarget, timeoutMs: number): Promise<string | undefined> {
+    if (typeof this.client.duplicate !== 'function') return undefined;
+    const reply = `${this.prefix}handover:${randomBytes(16).toString('hex')}`;
+    const receivers = Number(await this.client.call('PUBLISH', this.handOverChannel, JSON.stringify({ projectId: target.projectId, sessionId: target.sessionId, reply })));
+    if (receivers === 0) return undefined;
+    const waiter = this.client.duplicate();
+    waiter.on('error', () => undefined);
+    try {
+      if (waiter.status === 'wait') await waiter.connect();
+      const popped = (await waiter.call('BLPOP', reply, (Math.max(1, timeoutMs) / 1000).toFixed(3))) as [string, string] | null;
+      const state = popped ? String(popped[1]) : '';
+      return state === '' ? undefined : state;
+    } finally {
+      waiter.disconnect();
+    }
+  }
+
   /** Re-writes this instance's entries and ends those marked to end. Called by the timer and on reconnect. */
   async refresh(): Promise<void> {
     const projects = [...this.held].map(([projectId, sessions]) => [projectId, [...sessions.values()]] as const);
@@ -172,6 +242,24 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     if (this.held.get(projectId)?.has(sessionId)) this.deliver(projectId, sessionId);
   }
 
+  /** Another instance asks for a session: the one running it pushes the state onto the reply key. */
+  private answerHandOver(message: string): void {
+    let request: { projectId: string; sessionId: string; reply: string };
+    try {
+      request = JSON.parse(message) as typeof request;
+      if (typeof request.reply !== 'string' || !request.reply.startsWith(`${this.prefix}handover:`)) return;
+    } catch {
+      return;
+    }
+    this.handOver(String(request.projectId), String(request.sessionId)).then(
+      (state) => {
+        if (state === undefined) return;
+        return REPLY.run(this.client, [request.reply], [state, REPLY_TTL_MS]).then(() => undefined);
+      },
+      (err: Error) => this.logger.warn(`Session ${request.sessionId} could not be handed over: ${err?.message}`),
+    ).catch((err: Error) => this.logger.warn(`Hand-over of ${request.sessionId} not delivered: ${err?.message}`));
+  }
+
   private subscribe(): void {
     if (typeof this.client.duplicate !== 'function') {
       this.logger.warn(
@@ -184,6 +272,7 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     // Errors are the main connection's to report; the subscriber reconnects by itself.
     subscriber.on('error', () => undefined);
     subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.handOverChannel) return this.answerHandOver(message);
       if (channel !== this.channel) return;
       try {
         const { projectId, sessionId } = JSON.parse(message) as { projectId: string; sessionId: string };
@@ -195,7 +284,7 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     subscriber.on('ready', () => {
       if (this.closed) return;
       this.subscriberReadyCount += 1;
-      subscriber.call('SUBSCRIBE', this.channel).then(
+      subscriber.call('SUBSCRIBE', this.channel, this.handOverChannel).then(
         // Subscribed (again): whatever was published while it was away is in the markers.
         () => this.refresh(),
         (err: Error) => this.logger.warn(`Could not subscribe to ${this.channel}: ${err?.message}`),

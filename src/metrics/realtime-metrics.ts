@@ -166,6 +166,15 @@ export class RealtimeMetrics {
     if (Number.isFinite(seconds)) this.sessionDuration.observe({ provider: p, end_reason: CODE_LABELS.clamp(endReason) }, Math.max(0, seconds));
   }
 
+  /**
+   * A session opened here was handed over to another instance (client resume there): it is no
+   * longer live here, and its duration is observed where it ends.
+   */
+  sessionHandedOver(provider: string, model: string): void {
+    if (!this.enabled) return;
+    this.sessionsActive.dec({ provider: this.providers.clamp(provider), model: this.models.clamp(model) });
+  }
+
   /** One frame of `bytes` relayed on a client socket. Cheap: called for every audio frame. */
   relayed(direction: RelayDirection, bytes: number): void {
     if (!this.enabled) return;

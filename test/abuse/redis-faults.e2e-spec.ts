@@ -23,7 +23,7 @@ import { PLATFORMS, type HttpApp } from '../helpers/http-app.js';
 import { request } from '../helpers/mint-client.js';
 import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
 import { describeWithRedisProcess, inspectionClient, SILENT_LOGGER, startRedisServer, uniquePrefix, type RedisServer } from '../helpers/redis-server.js';
-import { connect, mintTicket, sleep, type RealtimeTestClient } from '../helpers/ws-client.js';
+import { connect, MARKER_PROTOCOL, mintTicket, sleep, type RealtimeTestClient } from '../helpers/ws-client.js';
 
 const COMMAND_TIMEOUT_MS = 300;
 const SLACK_MS = 700;
@@ -152,6 +152,31 @@ describeWithRedisProcess('Redis faults: CLIENT PAUSE and a restart during a leas
       let opened = 0;
       for (let i = 0; i < 3; i += 1) {
         const retry = connect(app.baseUrl, { ticket: minted });
+        if ((await retry.outcome).kind === 'open') opened += 1;
+        await retry.close();
+      }
+      expect(opened).toBeLessThanOrEqual(1);
+    });
+
+    it('CLIENT PAUSE ALL during a resume: 503 within the command timeout (fail closed), at most one socket per token', async () => {
+      const client = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: LOOPBACK }) });
+      await client.opened();
+      const started = await client.start(LOOPBACK);
+      const token = String(started.resume_token);
+      client.ws.terminate();
+      await sleep(100);
+      await clientPause(admin, 'ALL');
+      const pausedAt = performance.now();
+      const resume = () => connect(app.baseUrl, { protocols: [MARKER_PROTOCOL, `opper-resume.${token}`] });
+      const [outcome, resumeMs] = await timed(() => resume().outcome);
+      expect(outcome).toMatchObject({ kind: 'rejected', status: 503, json: { error: { code: 'session_store_unavailable' } } });
+      expect(resumeMs).toBeLessThan(COMMAND_TIMEOUT_MS + SLACK_MS);
+      await sleep(Math.max(0, PAUSE_MS - (performance.now() - pausedAt)));
+      await untilMintWorks(app.baseUrl);
+      // The timed-out take ran when Redis woke up, or not: the token opens at most one socket.
+      let opened = 0;
+      for (let i = 0; i < 2; i += 1) {
+        const retry = resume();
         if ((await retry.outcome).kind === 'open') opened += 1;
         await retry.close();
       }
