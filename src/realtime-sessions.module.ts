@@ -82,9 +82,13 @@ const providers: Provider[] = [
   {
     // Warm upstreams (issue 14): a pool of pre-connected provider sockets, when the option is on.
     provide: WarmUpstreams,
-    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RESOLVED_OPTIONS, ProviderRegistry, SESSION_CLOCK],
-    useFactory: (options: RealtimeSessionsModuleOptions, resolved: ResolvedRealtimeSessionsOptions, registry: ProviderRegistry, clock: Clock) =>
-      new WarmUpstreams(registry, options.warmUpstreams, clock, resolved.limits.rotationMarginSeconds),
+    inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RESOLVED_OPTIONS, ProviderRegistry, SESSION_CLOCK, RealtimeMetrics],
+    useFactory: (options: RealtimeSessionsModuleOptions, resolved: ResolvedRealtimeSessionsOptions, registry: ProviderRegistry, clock: Clock, metrics: RealtimeMetrics) => {
+      const warm = new WarmUpstreams(registry, options.warmUpstreams, clock, resolved.limits.rotationMarginSeconds, { onTake: (hit) => metrics.warmUpstreamTake(hit) });
+      const pool = warm.pool;
+      if (pool) warm.onShutdown(metrics.watchWarmUpstreams(() => pool.parkedCount()));
+      return warm;
+    },
   },
   {
     provide: SessionEventsHook,

@@ -14,6 +14,7 @@ import { WebSocketServer } from 'ws';
 import { RateLimits } from '../auth/rate-limits.js';
 import { REALTIME_SOCKET_PATH, RESOLVED_OPTIONS, type ResolvedRealtimeSessionsOptions } from '../common/module-settings.js';
 import { ErrorCode } from '../errors/error-codes.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { RealtimeApiError, toErrorBody } from '../errors/realtime-api.error.js';
 import { SessionRegistry, type ClaimedResume } from './session-registry.js';
 import { offeredProtocols, RESUME_PROTOCOL_PREFIX, resumeProtocolOf, selectProtocol, ticketProtocolOf } from './subprotocols.js';
@@ -73,6 +74,7 @@ export class RealtimeEndpoint implements OnApplicationBootstrap, OnModuleDestroy
     private readonly registry: SessionRegistry,
     private readonly rateLimits: RateLimits,
     @Inject(RESOLVED_OPTIONS) options: ResolvedRealtimeSessionsOptions,
+    private readonly metrics: RealtimeMetrics,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -176,9 +178,11 @@ export class RealtimeEndpoint implements OnApplicationBootstrap, OnModuleDestroy
       if ('carried' in claimed) adopted = await this.admission.adopt(claimed.carried);
     } catch (err) {
       if (claimed && 'carried' in claimed) this.registry.lost(claimed.carried);
+      this.metrics.resume(err instanceof RealtimeApiError && err.getStatus() < 500 ? 'refused' : 'unavailable');
       return this.refuse(socket, err);
     }
     const resumed = claimed;
+    this.metrics.resume('local' in resumed ? 'local' : 'handed_over');
     const admission = adopted;
     if (socket.destroyed || !socket.writable) {
       if ('carried' in resumed) this.registry.lost(resumed.carried, admission);

@@ -49,7 +49,14 @@ export const METRIC_NAMES = {
   upstreamConnectFailures: 'realtime_upstream_connect_failures_total',
   fieldLocked: 'realtime_field_locked_total',
   slowConsumer: 'realtime_slow_consumer_terminations_total',
+  resumes: 'realtime_session_resumes_total',
+  warmParked: 'realtime_warm_upstreams_active',
+  warmTakes: 'realtime_warm_upstream_takes_total',
 } as const;
+
+/** How a resume upgrade ended: re-attached here, taken over from another instance, or refused (401/403/503). */
+export type ResumeOutcome = 'local' | 'handed_over' | 'refused' | 'unavailable';
+const RESUME_OUTCOMES: ResumeOutcome[] = ['local', 'handed_over', 'refused', 'unavailable'];
 
 /** Registries that already collect the default process metrics (through this class or by hand). */
 const withDefaultMetrics = new WeakSet<Registry>();
@@ -72,6 +79,8 @@ export class RealtimeMetrics {
   private readonly upstreamConnectFailures!: Counter<'provider' | 'code'>;
   private readonly fieldLockedTotal!: Counter<'field'>;
   private readonly slowConsumerTotal!: Counter<'side'>;
+  private readonly resumesTotal!: Counter<'outcome'>;
+  private readonly warmTakesTotal!: Counter<'result'>;
   /** Per direction, frames and bytes not yet handed to prom-client (the relay path is hot). */
   private readonly relay!: RelayTallies;
 
@@ -104,6 +113,23 @@ export class RealtimeMetrics {
     this.upstreamConnectFailures = counter(registry, METRIC_NAMES.upstreamConnectFailures, 'Upstream connections that failed, by provider and error code.', ['provider', 'code']);
     this.fieldLockedTotal = counter(registry, METRIC_NAMES.fieldLocked, 'field_locked refusals: client changes to ticket-bound fields that were overridden, by field.', ['field']);
     this.slowConsumerTotal = counter(registry, METRIC_NAMES.slowConsumer, 'Sessions terminated because one side did not keep up (slow_consumer), by side.', ['side']);
+
+    this.resumesTotal = counter(registry, METRIC_NAMES.resumes, 'Client resumes (opper-resume upgrades) by outcome: local, handed_over (from another instance), refused, unavailable (store down).', ['outcome']);
+    for (const outcome of RESUME_OUTCOMES) this.resumesTotal.inc({ outcome }, 0);
+    this.warmTakesTotal = counter(registry, METRIC_NAMES.warmTakes, 'Upstream connects of warmed models: warm (a parked socket was used) or cold (none was parked).', ['result']);
+    const parkedSources = warmSourcesOf(registry);
+    if (!existing(registry, METRIC_NAMES.warmParked, Gauge)) {
+      new Gauge({
+        name: METRIC_NAMES.warmParked,
+        help: 'Pre-connected upstream sockets parked, ready for a session (warm upstreams).',
+        registers: [registry],
+        collect(this: Gauge) {
+          let parked = 0;
+          for (const source of parkedSources) parked += source();
+          this.set(parked);
+        },
+      });
+    }
 
     for (const direction of RELAY_DIRECTIONS) {
       // Both directions show up at 0 from the first scrape.
@@ -175,6 +201,26 @@ export class RealtimeMetrics {
     this.sessionsActive.dec({ provider: this.providers.clamp(provider), model: this.models.clamp(model) });
   }
 
+  /** A resume upgrade ended with `outcome`. */
+  resume(outcome: ResumeOutcome): void {
+    if (!this.enabled) return;
+    this.resumesTotal.inc({ outcome });
+  }
+
+  /** A warmed model's upstream connect found a parked socket (`warm`) or none (`cold`). */
+  warmUpstreamTake(warm: boolean): void {
+    if (!this.enabled) return;
+    this.warmTakesTotal.inc({ result: warm ? 'warm' : 'cold' });
+  }
+
+  /** Reports a warm-upstream pool's parked sockets in `realtime_warm_upstreams_parked` (summed over pools). */
+  watchWarmUpstreams(parked: () => number): () => void {
+    if (!this.enabled) return () => undefined;
+    const sources = warmSourcesOf(this.registry);
+    sources.add(parked);
+    return () => sources.delete(parked);
+  }
+
   /** One frame of `bytes` relayed on a client socket. Cheap: called for every audio frame. */
   relayed(direction: RelayDirection, bytes: number): void {
     if (!this.enabled) return;
@@ -210,6 +256,18 @@ export class RealtimeMetrics {
 }
 
 type RelayTallies = Record<RelayDirection, { frames: number; bytes: number }>;
+
+/** Parked-socket counts of the warm-upstream pools reporting to a registry. */
+const warmSources = new WeakMap<Registry, Set<() => number>>();
+
+function warmSourcesOf(registry: Registry): Set<() => number> {
+  let sources = warmSources.get(registry);
+  if (!sources) {
+    sources = new Set();
+    warmSources.set(registry, sources);
+  }
+  return sources;
+}
 
 /** Relay tallies per registry: every instance on one registry adds to the same ones. */
 const relayTallies = new WeakMap<Registry, RelayTallies>();

@@ -16,12 +16,15 @@ export class WarmUpstreams implements OnApplicationBootstrap, OnApplicationShutd
   /** Undefined when the option is off. */
   readonly pool: UpstreamSocketPool | undefined;
   private readonly targets: Array<{ provider: PluginProvider; model: ModelDefinition }> = [];
+  private readonly shutdownSteps: Array<() => void> = [];
 
   constructor(
     registry: ProviderRegistry,
     options: WarmUpstreamsOptions | undefined,
     clock: Clock,
     rotationMarginSeconds: number,
+    /** Metrics hooks (the module passes RealtimeMetrics'). */
+    observe: { onTake?(warm: boolean): void } = {},
   ) {
     if (!options) return;
     const { size, idleSeconds } = options;
@@ -56,6 +59,7 @@ export class WarmUpstreams implements OnApplicationBootstrap, OnApplicationShutd
       size,
       idleMs: idleSeconds * 1000,
       clock,
+      ...(observe.onTake ? { onTake: observe.onTake } : {}),
       // Once per failing streak, then every tenth: an unreachable provider must not flood the log.
       onConnectError: (label, err, failures) => {
         if (failures === 1 || failures % 10 === 0) this.logger.warn(`Warm upstream for ${label} could not connect (${failures} in a row): ${err.message}`);
@@ -76,7 +80,13 @@ export class WarmUpstreams implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
+  /** Runs `step` at shutdown (e.g. the metrics stop reading this pool). */
+  onShutdown(step: () => void): void {
+    this.shutdownSteps.push(step);
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    for (const step of this.shutdownSteps.splice(0)) step();
     for (const { provider } of this.targets) provider.useUpstreamSockets(undefined);
     await this.pool?.close();
   }

@@ -348,6 +348,11 @@ export class FakeConnection {
 
   private onSessionUpdate(message: Json, eventId: string | null): void {
     if (this.server.options.ignoreSessionUpdate) return;
+    if (this.server.dropOnSessionUpdate > 0) {
+      // The connection breaks as the session configures it (a warm socket that died at hand-out).
+      this.server.dropOnSessionUpdate -= 1;
+      return this.terminate();
+    }
     const session = message.session;
     if (typeof session !== 'object' || session === null || Array.isArray(session)) {
       return this.error('missing_required_parameter', "Missing required parameter: 'session'.", 'session', eventId);
@@ -761,6 +766,8 @@ export abstract class GaStyleFakeServer {
   /** Every upgrade attempt (accepted or refused). */
   readonly upgrades: ReceivedUpgrade[] = [];
   readonly options: GaFakeOptions;
+  /** The next this-many connections to receive a `session.update` are cut instead of answering. */
+  dropOnSessionUpdate = 0;
   protected readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly connectionWaiters: Array<() => void> = [];

@@ -5,6 +5,8 @@
 // replaces idle sockets, drops sockets the provider closed, and leaves nothing open at shutdown.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { WarmUpstreams, type RealtimeSessionsModuleOptions } from '../../src/index.js';
+import { METRIC_NAMES, RealtimeMetrics } from '../../src/metrics/index.js';
+import { parsePrometheusText, valueOf } from '../metrics/prometheus-text.js';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake.js';
 import { PLATFORMS, type HttpApp } from '../helpers/http-app.js';
 import { startRealtimeApp } from '../helpers/realtime-app.js';
@@ -45,7 +47,7 @@ describe.each(PLATFORMS)('warm upstreams (%s)', (platform) => {
   });
 
   const start = async (warmUpstreams?: RealtimeSessionsModuleOptions['warmUpstreams']) => {
-    app = await startRealtimeApp(platform, { openai: { apiKey: 'sk-test', baseUrl: fake.httpUrl }, ...(warmUpstreams ? { warmUpstreams } : {}) });
+    app = await startRealtimeApp(platform, { openai: { apiKey: 'sk-test', baseUrl: fake.httpUrl }, metrics: true, ...(warmUpstreams ? { warmUpstreams } : {}) });
     return app;
   };
   const pool = () => app!.app.get(WarmUpstreams).pool!;
@@ -121,6 +123,30 @@ describe.each(PLATFORMS)('warm upstreams (%s)', (platform) => {
     expect(used).toBeGreaterThan(0);
     expect(configuredWith(fake, used).instructions).toBe('After the drop.');
     expect(fake.connections[0].received).toHaveLength(0);
+  });
+
+  it('a warm socket that breaks as the session configures it costs a fresh connect, not the session', async () => {
+    await start({ size: 1, idleSeconds: 30, models: [MODEL] });
+    await eventually(() => pool().parkedCount() === 1, 'a socket is parked', 5000);
+    fake.dropOnSessionUpdate = 1;
+    const client = await open('Despite the broken socket.');
+    const started = await client.start({});
+    expect(started.type).toBe('session.started');
+    expect(pool().handedOut).toBe(1);
+    // The handed-out socket was cut at its session.update; a fresh one carries the session.
+    const configured = fake.connections.filter((c) => c.received.some((m) => m.type === 'session.update'));
+    expect(configured).toHaveLength(2);
+    expect(configuredWith(fake, fake.connections.indexOf(configured[1])).instructions).toBe('Despite the broken socket.');
+    client.send({ type: 'text.input', text: 'Hello?' });
+    client.send({ type: 'response.create' });
+    await client.next('response.completed');
+    expect(client.ofType('session.terminating')).toHaveLength(0);
+    // Metrics: one warm take; the pool refilled shows in the parked gauge.
+    await eventually(() => pool().parkedCount() === 1, 'the pool refilled', 5000);
+    const samples = parsePrometheusText(await app!.app.get(RealtimeMetrics).scrape());
+    expect(valueOf(samples, METRIC_NAMES.warmTakes, { result: 'warm' })).toBe(1);
+    expect(valueOf(samples, METRIC_NAMES.warmTakes, { result: 'cold' })).toBeUndefined();
+    expect(valueOf(samples, METRIC_NAMES.warmParked)).toBe(1);
   });
 
   it('closes every parked socket and abandons every connect at app shutdown, leaving nothing open', async () => {

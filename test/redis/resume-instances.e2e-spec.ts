@@ -7,6 +7,8 @@
 // session-ended hook is called once, by the instance where the session ends.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { RealtimeEndpoint } from '../../src/index.js';
+import { METRIC_NAMES, RealtimeMetrics } from '../../src/metrics/index.js';
+import { parsePrometheusText, valueOf } from '../metrics/prometheus-text.js';
 import { OpenAiProvider } from '../../src/providers/openai/index.js';
 import { startOpenAiFake, type Json, type OpenAiFake } from '../fakes/openai-fake.js';
 import { RecordingSessionEvents } from '../helpers/fakes.js';
@@ -55,6 +57,7 @@ describeWithRedisProcess('client resume across two instances on one Redis', () =
         sessionEvents: hooks[name],
         instanceId: `instance-${name}`,
         limits: { resumeGraceSeconds: graceSeconds },
+        metrics: true,
       });
       [a, b] = await Promise.all([startRealtimeApp(platform, options('a')), startRealtimeApp(platform, options('b'))]);
     };
@@ -69,6 +72,7 @@ describeWithRedisProcess('client resume across two instances on one Redis', () =
       return client;
     };
     const sockets = (app: HttpApp): number => app.app.get(RealtimeEndpoint).connectedSockets;
+    const resumes = async (app: HttpApp, outcome: string) => valueOf(parsePrometheusText(await app.app.get(RealtimeMetrics).scrape()), METRIC_NAMES.resumes, { outcome });
     const live = async (app: HttpApp) =>
       (await request(app.baseUrl, { apiKey: RUNTIME_KEY.key, method: 'GET', path: '/v3/realtime-sessions/live' })).json as { data: Array<{ id: string; instance: string }> };
 
@@ -140,6 +144,11 @@ describeWithRedisProcess('client resume across two instances on one Redis', () =
         expect(replay.status).toBe(401);
         expect(replay.json).toMatchObject({ error: { code: 'invalid_resume_token' } });
       }
+      // Counted where the resumes landed.
+      expect(await resumes(b, 'handed_over')).toBe(1);
+      expect(await resumes(a, 'handed_over')).toBe(0);
+      expect(await resumes(a, 'refused')).toBe(1);
+      expect(await resumes(b, 'refused')).toBe(1);
       // The hook: started once (on A), ended once, where the session ended (B), with both halves' bytes.
       await back.close();
       await eventually(() => hooks.b.ended.length === 1, 'the session-ended hook on B');

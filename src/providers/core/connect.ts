@@ -3,7 +3,7 @@
 // within what remains of the same budget (a client secret fetched first counts against it too).
 // With warm upstreams on (`params.upstreamSockets`), an already-open socket to the same target is
 // taken instead of connecting, and its parked greeting is replayed to the new session.
-import type WebSocket from 'ws';
+import WebSocket from 'ws';
 import type { OpenUpstreamParams } from '../realtime-provider.js';
 import { throwIfAbandoned, UpstreamConnectError } from './upstream-errors.js';
 import { openUpstreamSocket } from './upstream-socket.js';
@@ -31,21 +31,33 @@ export async function connectUpstream<S extends WebSocketUpstreamSession>(
   const remaining = () => options.connectTimeoutMs - (Date.now() - startedAt);
   if (remaining() <= 0) throw UpstreamConnectError.timedOut();
   throwIfAbandoned(params.signal);
-  // No warm socket for this target (pool off, empty, or every parked one closed): connect.
   const warm = params.upstreamSockets?.take({ url: options.url, headers: options.headers, protocols: options.protocols });
-  const ws =
-    warm?.ws ??
-    (await openUpstreamSocket({
-      url: options.url,
-      headers: options.headers,
-      protocols: options.protocols,
-      signal: params.signal,
-      connectTimeoutMs: remaining(),
-    }));
+  if (warm) {
+    const session = create(warm.ws);
+    if (warm.early.length) session.replayEarlyMessages(warm.early);
+    start(session);
+    try {
+      await session.waitUntilReady(remaining(), params.signal);
+      return session;
+    } catch (err) {
+      // A warm socket the provider closed as it was handed out (it idled out there, or the
+      // connection broke unseen) costs a fresh connect, not the session; a refusal on an open
+      // socket (or no budget left) is the answer.
+      if (warm.ws.readyState === WebSocket.OPEN || remaining() <= 0 || params.signal.aborted) throw err;
+      session.close();
+    }
+  }
+  // No warm socket for this target (pool off, empty, every parked one closed, or it died at hand-out): connect.
+  const ws = await openUpstreamSocket({
+    url: options.url,
+    headers: options.headers,
+    protocols: options.protocols,
+    signal: params.signal,
+    connectTimeoutMs: remaining(),
+  });
   const session = create(ws);
-  if (warm?.early.length) session.replayEarlyMessages(warm.early);
   // openUpstreamSocket hands the socket over paused, so nothing is read before the session listens.
-  if (!warm) ws.resume();
+  ws.resume();
   start(session);
   await session.waitUntilReady(remaining(), params.signal);
   return session;

@@ -21,6 +21,8 @@ export interface UpstreamSocketPoolOptions {
   /** A socket parked this long is closed and replaced. */
   idleMs: number;
   clock?: Clock;
+  /** A session asked for a socket to a warmed target: `warm` when one was parked, else it connects itself. */
+  onTake?(warm: boolean): void;
   /** A background connect failed (the pool retries with a backoff). `label` never holds the URL. */
   onConnectError?(label: string, err: Error, consecutiveFailures: number): void;
 }
@@ -100,6 +102,7 @@ export class UpstreamSocketPool implements UpstreamSocketSource {
       else parked.ws.terminate();
     }
     if (taken) this.handedOut += 1;
+    this.options.onTake?.(taken !== undefined);
     this.fill(slot);
     return taken;
   }
