@@ -494,6 +494,7 @@ export class RealtimeSession {
    * called again; the session-ended one is called here, once, when it ends.
    */
   continueFrom(carried: CarriedSession): void {
+    if (this.state !== 'awaiting_start') return;
     const model = this.deps.models.catalogue.get(carried.model);
     const provider = model ? this.deps.providers.forModel(model.id) : undefined;
     this.openedAt = carried.openedAt;

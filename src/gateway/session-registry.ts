@@ -159,7 +159,13 @@ export class SessionRegistry implements OnModuleDestroy {
   }
 
   /** Serves a resumed socket with a session another instance handed over (its slot already adopted). */
-  adopt(ws: WebSocket, carried: CarriedSession, admission: Admission): RealtimeSession {
+  adopt(ws: WebSocket, carried: CarriedSession, admission: Admission): RealtimeSession | undefined {
+    if (this.terminating) {
+      // Shutting down since the hand-over began: the session ends here, reported once.
+      this.lost(carried, admission);
+      ws.close(CloseCode.GoingAway);
+      return undefined;
+    }
     const session = this.attach(ws, admission);
     session.continueFrom(carried);
     return session;
