@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { RefreshLoop } from '../redis/refresh-loop.js';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
-import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
+import { GET_AND_DELETE, LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
 import { DEFAULT_REDIS_KEY_PREFIX, DEFAULT_SESSION_LEASE_TTL_MS } from '../redis/redis.options.js';
 import { LiveSessionDirectory, type LiveSession, type ResumeTarget } from './live-session-directory.js';
 
@@ -40,12 +40,6 @@ const END_MARK = '!end:';
 /** How long a hand-over reply waits for its reader (it is read at once, or its reader gave up). */
 const REPLY_TTL_MS = 30_000;
 
-/** KEYS[1] resume-token key. Its value, once: the key is gone afterwards. */
-const TAKE = new RedisScript(`
-local value = redis.call('GET', KEYS[1])
-if value then redis.call('DEL', KEYS[1]) end
-return value
-`);
 
 /** KEYS[1] reply list; ARGV: the carried-over state, its ttl ms. */
 const REPLY = new RedisScript(`
@@ -175,7 +169,7 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
   }
 
   override async takeResumeToken(digest: string): Promise<ResumeTarget | undefined> {
-    const value = await TAKE.run(this.client, [this.resumeKeyOf(digest)], []);
+    const value = await GET_AND_DELETE.run(this.client, [this.resumeKeyOf(digest)], []);
     if (typeof value !== 'string' && !Buffer.isBuffer(value)) return undefined;
     return JSON.parse(String(value)) as ResumeTarget;
   }

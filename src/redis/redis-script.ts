@@ -26,3 +26,10 @@ if redis.replicate_commands then redis.replicate_commands() end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 `;
+
+/** KEYS[1]: its value, once (the key is gone afterwards): GETDEL on any server version. */
+export const GET_AND_DELETE = new RedisScript(`
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+`);
