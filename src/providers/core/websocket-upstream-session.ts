@@ -7,8 +7,6 @@ import type { UpstreamEnd, UpstreamHandlers } from '../realtime-provider.js';
 import { endForClose } from './upstream-errors.js';
 import { UpstreamSessionCore } from './upstream-session.js';
 
-const TEXT_FRAME = { binary: false } as const;
-
 /** How long a closing provider gets to answer our close frame before the socket is cut. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -60,24 +58,9 @@ export abstract class WebSocketUpstreamSession extends UpstreamSessionCore {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message), this.onWritten);
   }
 
-  /** Sends a message the adapter has already serialised. */
+  /** Sends a message the adapter has already serialised (the audio hot path). */
   protected sendSerialized(text: string): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text, this.onWritten);
-  }
-
-  /**
-   * Sends a text message the adapter has already serialised as `prefix + base64 + suffix` (the audio
-   * hot path), as one Buffer: ws then masks it while copying it next to the frame header and writes
-   * both in one `write`, where a string costs an encoding pass, a masking pass and a `writev`.
-   * `prefix` and `suffix` are ASCII Buffers; base64 is ASCII, so latin1 writes it byte for byte.
-   */
-  protected sendAudioMessage(prefix: Buffer, base64: string, suffix: Buffer): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    const message = Buffer.allocUnsafe(prefix.length + base64.length + suffix.length);
-    prefix.copy(message, 0);
-    message.write(base64, prefix.length, 'latin1');
-    suffix.copy(message, prefix.length + base64.length);
-    this.ws.send(message, TEXT_FRAME, this.onWritten);
   }
 
   protected pauseTransport(): void {

@@ -90,9 +90,6 @@ export interface DialectOutlet {
 /** A server event as parsed from the wire: one of the typed GA events, or something else. */
 export type IncomingEvent = RealtimeServerEvent | { type: string; [key: string]: unknown };
 
-const APPEND_PREFIX = Buffer.from('{"type":"input_audio_buffer.append","audio":"', 'latin1');
-const JSON_STRING_END = Buffer.from('"}', 'latin1');
-
 const SETTING_FIELDS: readonly SessionConfigField[] = [
   'instructions',
   'voice',
@@ -140,9 +137,11 @@ export class OpenAiRealtimeSession extends WebSocketUpstreamSession implements D
 
   protected appendAudio(audio: string): void {
     // Hot path: the gateway passes only base64 audio (client-events.ts), and resampling gives
-    // base64 too — nothing to escape — so prefix + audio + suffix are JSON.stringify's bytes of
+    // base64 too — nothing to escape — so concatenation gives JSON.stringify's bytes of
     // `{type: 'input_audio_buffer.append', audio}` without its scan of the audio.
-    this.sendAudioMessage(APPEND_PREFIX, resampleBase64(audio, this.inputSampleRate, this.dialect.upstreamInputRate), JSON_STRING_END);
+    this.sendSerialized(
+      '{"type":"input_audio_buffer.append","audio":"' + resampleBase64(audio, this.inputSampleRate, this.dialect.upstreamInputRate) + '"}',
+    );
   }
 
   protected translate(event: NonAudioClientEvent): void {
