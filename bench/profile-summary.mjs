@@ -1,11 +1,16 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): the functions with the most self time, and the
 // most inclusive time, as % of the samples that were not idle. Usage:
-//   node bench/profile-summary.mjs bench/results/profiles/<file>.cpuprofile [top=25] [filter]
+//   node bench/profile-summary.mjs bench/results/profiles/<file>.cpuprofile [top=25] [filter] [--from=s]
+// `--from=s` counts only the samples taken s seconds or more after the profile started (leaves out
+// the process's start-up: module loading, Nest's bootstrap).
 import { readFileSync } from 'node:fs';
 
-const [file, topArg = '25', filter] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const fromArg = args.find((a) => a.startsWith('--from='));
+const [file, topArg = '25', filter] = args.filter((a) => !a.startsWith('--'));
+const fromUs = fromArg ? Number(fromArg.slice('--from='.length)) * 1e6 : 0;
 if (!file) {
-  console.error('usage: node bench/profile-summary.mjs <file.cpuprofile> [top] [url filter]');
+  console.error('usage: node bench/profile-summary.mjs <file.cpuprofile> [top] [url filter] [--from=seconds]');
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8'));
@@ -14,7 +19,11 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const counts = new Map();
-for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+let at = 0;
+profile.samples.forEach((id, i) => {
+  at += profile.timeDeltas?.[i] ?? 0;
+  if (at >= fromUs) counts.set(id, (counts.get(id) ?? 0) + 1);
+});
 
 const label = (n) => {
   const f = n.callFrame;

@@ -49,6 +49,8 @@ export interface Plan {
   upgradeConcurrency: number;
   relaySessions: number[];
   capacitySessions: number[];
+  /** The scaling curve: gateway and pass-through CPU and RSS per streaming session at each N. */
+  scalingSessions: number[];
   relayWarmupMs: number;
   relayWindowMs: number;
   relayDrainMs: number;
@@ -66,6 +68,8 @@ const plan: Plan = quick
       upgradeConcurrency: 16,
       relaySessions: [200],
       capacitySessions: [],
+      // 100: the CPU-per-frame goal's point; 200: the latency goal's.
+      scalingSessions: [100, 200],
       relayWarmupMs: 500,
       relayWindowMs: 1500,
       relayDrainMs: 600,
@@ -81,6 +85,7 @@ const plan: Plan = quick
       upgradeConcurrency: 16,
       relaySessions: [50, 200, 500, 1000],
       capacitySessions: [100, 150, 250, 300],
+      scalingSessions: [10, 50, 100, 150, 200],
       relayWarmupMs: 2000,
       relayWindowMs: 8000,
       relayDrainMs: 2000,
@@ -88,6 +93,7 @@ const plan: Plan = quick
       tickets: 100_000,
     };
 if (option('sessions')) plan.relaySessions = option('sessions')!.split(',').map(Number);
+if (option('scaling') !== undefined) plan.scalingSessions = option('scaling') ? option('scaling')!.split(',').map(Number) : [];
 if (option('capacity') !== undefined) plan.capacitySessions = option('capacity') ? option('capacity')!.split(',').map(Number) : [];
 if (option('rounds')) plan.rounds = Number(option('rounds'));
 if (plan.rounds < 3) throw new Error('--rounds must be at least 3');
@@ -257,7 +263,7 @@ export interface RelayRun extends RelaySample {
   relayBytesPerSession: { rss: number; heap: number };
 }
 
-async function relayPhase(): Promise<{ runs: RelayRun[]; sessions: number[]; capacitySessions: number[] }> {
+async function relayPhase(): Promise<{ runs: RelayRun[]; sessions: number[]; capacitySessions: number[]; scalingSessions: number[] }> {
   const echo = await start('echo upstream', 'echo-upstream', {}, profileArgs('echo'));
   const echoUrl = `ws://127.0.0.1:${echo.ready.port}`;
   const [passthrough, gateway, client] = await Promise.all([
@@ -316,7 +322,7 @@ async function relayPhase(): Promise<{ runs: RelayRun[]; sessions: number[]; cap
     await runOne(variant, 100, -1, { ...plan, relayWarmupMs: 300, relayWindowMs: quick ? 500 : 3000, relayDrainMs: 500 });
   }
   const variants: Variant[] = ['direct', 'passthrough', 'gateway'];
-  const allSessions = [...new Set([...plan.relaySessions, ...plan.capacitySessions])].sort((a, b) => a - b);
+  const allSessions = [...new Set([...plan.relaySessions, ...plan.capacitySessions, ...plan.scalingSessions])].sort((a, b) => a - b);
   for (let r = 0; r < plan.rounds; r++) {
     for (const sessions of allSessions) {
       // Rotate which variant goes first so none always runs on a cooler (or warmer) machine.
@@ -335,7 +341,7 @@ async function relayPhase(): Promise<{ runs: RelayRun[]; sessions: number[]; cap
     }
   }
   await stop(client, gateway, passthrough, echo);
-  return { runs, sessions: plan.relaySessions, capacitySessions: allSessions };
+  return { runs, sessions: plan.relaySessions, capacitySessions: allSessions, scalingSessions: plan.scalingSessions };
 }
 
 // ── 4: memory ─────────────────────────────────────────────────────────────────────────────────

@@ -1,6 +1,7 @@
 // Parsing of client frames (docs/protocol.md §5) into typed events. The gateway never forwards client
 // JSON: only the fields named here reach a provider, so nothing can be smuggled upstream.
 import { ErrorCode } from '../errors/error-codes.js';
+import { isBase64Text } from '../providers/core/pcm16.js';
 import type { ClientEvent } from '../providers/realtime-provider.js';
 import { isPlainObject } from '../session-config/validation.js';
 
@@ -34,10 +35,10 @@ export function audioOfAppendFrame(frame: Buffer): string | undefined {
   const start = APPEND_PREFIX.length;
   const end = frame.length - 2;
   if (end < start || frame[end] !== QUOTE || frame[end + 1] !== CLOSING_BRACE) return undefined;
-  if (frame.compare(APPEND_PREFIX, 0, start, 0, start) !== 0 || (end - start) % 4 !== 0) return undefined;
+  if (frame.compare(APPEND_PREFIX, 0, start, 0, start) !== 0) return undefined;
   // Base64 is ASCII: for a valid value latin1 and UTF-8 decode the same; any other byte fails the test.
   const audio = frame.toString('latin1', start, end);
-  return BASE64.test(audio) ? audio : undefined;
+  return isBase64Text(audio) ? audio : undefined;
 }
 
 export function parseClientFrame(text: string): ParsedClientFrame {
@@ -59,7 +60,7 @@ export function parseClientFrame(text: string): ParsedClientFrame {
     }
     case 'audio.append': {
       const audio = frame.audio;
-      if (typeof audio !== 'string' || audio.length % 4 !== 0 || !BASE64.test(audio)) {
+      if (typeof audio !== 'string' || !isBase64Text(audio)) {
         return invalid('audio.append: "audio" must be base64-encoded PCM16');
       }
       return { kind: 'event', event: { type: 'audio.append', audio } };

@@ -18,7 +18,8 @@ import type { RealtimeProvider, ServerEvent, UpstreamHandlers } from '../provide
 import { prepareSessionConfig, type ModelCheckContext, type PreparedConfig } from '../session-config/config-preparation.js';
 import type { ModelDefinition } from '../session-config/model-catalogue.js';
 import type { SessionConfig } from '../session-config/session-config.js';
-import { audioOfAppendFrame, BASE64_AUDIO, parseClientFrame } from './client-events.js';
+import { isBase64Text } from '../providers/core/pcm16.js';
+import { audioOfAppendFrame, parseClientFrame } from './client-events.js';
 import { FlowControl } from './flow-control.js';
 import { ResumeBuffer } from './session-resume.js';
 import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
@@ -295,7 +296,7 @@ export class RealtimeSession {
   private onUpstreamEvent(event: ServerEvent): void {
     if (this.state !== 'active' && this.state !== 'connecting') return;
     if (event.type === 'usage') this.usage = addUsage(this.usage, event.usage);
-    if (event.type === 'audio.delta' && BASE64_AUDIO.test(event.audio)) {
+    if (event.type === 'audio.delta' && isBase64Text(event.audio)) {
       // Hot path: base64 needs no escaping, so concatenation gives JSON.stringify's bytes (ASCII,
       // one byte per character) without its scan of the audio.
       const text = '{"type":"audio.delta","audio":"' + event.audio + '"}';

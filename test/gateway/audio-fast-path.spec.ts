@@ -3,6 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { audioOfAppendFrame, BASE64_AUDIO, parseClientFrame } from '../../src/gateway/client-events.js';
+import { isBase64Text } from '../../src/providers/core/pcm16.js';
 
 const base64 = fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('base64'));
 const nearlyBase64 = fc.oneof(base64, fc.string({ maxLength: 12 }), base64.map((b) => `${b}=`), base64.map((b) => b.replace(/A/g, '"')), base64.map((b) => `${b}\\u0041`));
@@ -37,6 +38,18 @@ describe('audio.append hot path', () => {
       }),
     );
     expect(audioOfAppendFrame(Buffer.from('{"type":"audio.append","audio":""}'))).toBe('');
+  });
+
+  it('isBase64Text (a codec round trip, then the regex) answers as the regex and length rule do', () => {
+    // Non-zero trailing bits (`QR==`) are valid for the regex but not what the codec writes back.
+    const trailing = fc.constantFrom('QR==', 'QUI=', 'QUJ=', 'AB==');
+    const long = fc.integer({ min: 60_000, max: 70_000 }).map((n) => 'QUFB'.repeat(n / 4));
+    fc.assert(
+      fc.property(fc.oneof(nearlyBase64, trailing, fc.tuple(base64, trailing).map(([a, b]) => a + b), long, long.map((l) => `${l}!`)), (text) => {
+        expect(isBase64Text(text)).toBe(text.length % 4 === 0 && BASE64_AUDIO.test(text));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('base64 audio needs no JSON escaping, so concatenation equals JSON.stringify', () => {

@@ -41,6 +41,7 @@ import { ToolCallTracker } from '../core/tool-calls.js';
 import type { NonAudioClientEvent } from '../core/upstream-session.js';
 import { WebSocketUpstreamSession } from '../core/websocket-upstream-session.js';
 import type { UpstreamEnd, UpstreamHandlers } from '../realtime-provider.js';
+import { inlineAudioOfFrame, type InlineAudio } from './gemini-audio-frame.js';
 import { endForGeminiClose } from './gemini-close.js';
 import { buildGeminiSetup, hasManualTurns } from './gemini-setup.js';
 import { normalizeGeminiUsage } from './gemini-usage.js';
@@ -209,6 +210,9 @@ export class GeminiSession extends WebSocketUpstreamSession {
   // ── Gemini → client ─────────────────────────────────────────────────────────────────────────
 
   protected onUpstreamMessage(data: Buffer): void {
+    // Hot path: a message that is one audio part and nothing else is read on its bytes (gemini-audio-frame.ts).
+    const audio = this.inlineAudioOf(data);
+    if (audio) return this.onModelAudio(audio.mimeType, audio.data);
     // Gemini sends binary frames of pretty-printed JSON; text frames are read the same way.
     const message = JSON.parse(data.toString('utf8')) as GeminiServerMessage | null;
     if (!isPlainObject(message)) throw new Error('not a JSON object');
@@ -224,6 +228,17 @@ export class GeminiSession extends WebSocketUpstreamSession {
       this.goAwayReceived = true;
       this.handlers.onGoingAway?.();
     }
+  }
+
+  /** The one audio part of a message that holds nothing else, or undefined to parse it (a seam for the agreement test). */
+  protected inlineAudioOf(data: Buffer): InlineAudio | undefined {
+    return inlineAudioOfFrame(data);
+  }
+
+  /** What onServerContent does with a message of one audio part and nothing else. */
+  private onModelAudio(mimeType: string, data: string): void {
+    if (this.turn === 'idle' || this.turn === 'ended') this.startResponse();
+    if (this.turn === 'active' && data) this.emit({ type: 'audio.delta', audio: this.toClientAudio(data, mimeType) });
   }
 
   private onServerContent(content: LiveServerContent, message: GeminiServerMessage): void {

@@ -27,6 +27,7 @@ import { ToolCallTracker } from '../core/tool-calls.js';
 import type { NonAudioClientEvent } from '../core/upstream-session.js';
 import { WebSocketUpstreamSession } from '../core/websocket-upstream-session.js';
 import type { ConversationTurn, UpstreamHandlers } from '../realtime-provider.js';
+import { audioOfDeltaFrame } from './audio-delta-frame.js';
 
 /** Error code sent to the client when it tries to change a field the provider fixes at start. */
 export const TRANSCRIPTION_LOCKED = ErrorCode.TranscriptionLocked;
@@ -73,7 +74,11 @@ export interface OpenAiDialect {
   sessionUpdateMessage(settings: SessionSettings, initial: boolean): object;
   /** The usage a `response.done` carries, as the provider sends it (normalized by the session). */
   rawUsage(event: Extract<RealtimeServerEvent, { type: 'response.done' }> & Record<string, unknown>): unknown;
-  /** Provider-only server events. Return true when handled (the GA mapping is then skipped). */
+  /**
+   * Provider-only server events. Return true when handled (the GA mapping is then skipped). Not
+   * called for canonical `response.output_audio.delta` frames (audio-delta-frame.ts): a dialect must
+   * leave that event to the GA mapping.
+   */
   handleEvent?(event: IncomingEvent, session: DialectOutlet): boolean;
 }
 
@@ -283,6 +288,9 @@ export class OpenAiRealtimeSession extends WebSocketUpstreamSession implements D
 
   protected onUpstreamMessage(data: Buffer, isBinary: boolean): void {
     if (isBinary) return; // both providers send JSON text frames only
+    // Hot path: a canonical audio delta is read on its bytes (audio-delta-frame.ts).
+    const audio = this.audioOfFrame(data);
+    if (audio !== undefined) return this.emitAudio(audio);
     const parsed = JSON.parse(data.toString('utf8')) as unknown;
     if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { type?: unknown }).type !== 'string') {
       throw new Error('not a JSON object with a string "type"');
@@ -312,7 +320,7 @@ export class OpenAiRealtimeSession extends WebSocketUpstreamSession implements D
         this.activeResponses += 1;
         return this.emit({ type: 'response.started' });
       case 'response.output_audio.delta':
-        if (typeof event.delta === 'string' && event.delta) this.emit({ type: 'audio.delta', audio: resampleBase64(event.delta, this.dialect.upstreamOutputRate, this.outputSampleRate) });
+        if (typeof event.delta === 'string') this.emitAudio(event.delta);
         return;
       case 'response.output_audio_transcript.delta':
         // The model's transcript of its own speech, when the client asked for it (docs/protocol.md §4).
@@ -329,6 +337,15 @@ export class OpenAiRealtimeSession extends WebSocketUpstreamSession implements D
       default:
         return; // lifecycle detail the normalized protocol does not carry (items, parts, rate limits…)
     }
+  }
+
+  /** The audio of a canonical `response.output_audio.delta` frame, or undefined to parse it (a seam for the agreement test). */
+  protected audioOfFrame(data: Buffer): string | undefined {
+    return audioOfDeltaFrame(data);
+  }
+
+  private emitAudio(delta: string): void {
+    if (delta) this.emit({ type: 'audio.delta', audio: resampleBase64(delta, this.dialect.upstreamOutputRate, this.outputSampleRate) });
   }
 
   emitText(delta: unknown): void {
