@@ -2,11 +2,15 @@
 // passes the high-water mark, upstream events stop (the upstream is paused); when the upstream's
 // does, reading the client stops (the socket is paused). Each side resumes once its buffer is back
 // under half the mark: the client side on ws's write callback, the upstream side on the provider's
-// drained signal (`UpstreamHandlers.onDrain`), so nothing polls. A side that stays over the mark for
+// drained signal (`UpstreamHandlers.onDrain`), so nothing polls. Both ride only on writes made while
+// the socket had data queued (or large ones): the last write before a pause is always one of them. A side that stays over the mark for
 // `slowConsumerSeconds` is reported once through `onSlow`.
 import type WebSocket from 'ws';
 import type { Clock } from '../common/clock.js';
 import type { UpstreamSession } from '../providers/realtime-provider.js';
+
+/** A write this large may not be taken at once even by an idle socket (net.Socket's own mark is 16 KiB). */
+const LARGE_WRITE = 16 * 1024;
 
 export interface FlowLimits {
   highWaterMarkBytes: number;
@@ -39,7 +43,17 @@ export class FlowControl {
     this.armSlowTimer();
   }
 
-  /** The write callback of every client send (one function, not a closure per audio frame). */
+  /**
+   * The write callback a client send of `length` bytes needs: only one that may leave data queued
+   * (a socket with nothing queued takes a small frame at once), so the write that brings the
+   * buffer back under the mark, made while it was not empty, always carries it. No callback per
+   * audio frame while the browser keeps up.
+   */
+  clientSendCallback(length: number): (() => void) | undefined {
+    return this.ws.bufferedAmount > 0 || length >= LARGE_WRITE ? this.onClientFlushed : undefined;
+  }
+
+  /** The write callback of client sends that may queue (one function, not a closure per frame). */
   readonly onClientFlushed = (): void => {
     if (!this.clientOverMark || this.ws.bufferedAmount > this.limits.highWaterMarkBytes / 2) return;
     this.clientOverMark = false;

@@ -325,7 +325,7 @@ export class RealtimeSession {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.bytesOut += byteLength;
     this.deps.metrics.relayed('upstream_to_client', byteLength);
-    this.ws.send(data, this.flow.onClientFlushed);
+    this.ws.send(data, this.flow.clientSendCallback(byteLength));
     this.flow.afterClientSend();
   }
 

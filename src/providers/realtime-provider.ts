@@ -60,7 +60,9 @@ export interface UpstreamHandlers {
   /**
    * Called after bytes queued toward the upstream were written (`bufferedAmount` went down), so a
    * gateway that stopped reading its client because the upstream was over its high-water mark can
-   * resume without polling. May be called often; it must be cheap.
+   * resume without polling. At least after every write made while data was queued (the core calls
+   * it for those and for large writes, not for a small frame an idle socket took at once). May be
+   * called often; it must be cheap.
    */
   onDrain?(): void;
   /**

@@ -37,20 +37,32 @@ describe('OpenAiProvider.open', () => {
     await fake.close();
   });
 
-  it('signals drained after queued audio was written, and stops once the gateway closed it', async () => {
+  it('signals drained once audio that queued up was written (the last signal sees an empty buffer), and stops once the gateway closed it', async () => {
     const { params: p } = params(MODEL);
-    let drains = 0;
-    const session = await new OpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.httpUrl }).open({ ...p, handlers: { ...p.handlers, onDrain: () => (drains += 1) } });
-    const before = drains;
+    const seen: number[] = [];
+    const session = await new OpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.httpUrl }).open({
+      ...p,
+      handlers: { ...p.handlers, onDrain: () => seen.push(session.bufferedAmount) },
+    });
+    seen.length = 0;
+    // The provider stops reading: once the kernel's buffers are full, audio queues in the gateway.
+    fake.last.ws.pause();
     const frame = Buffer.alloc(4800).toString('base64');
-    for (let i = 0; i < 5; i++) session.send({ type: 'audio.append', audio: frame });
-    await eventually(() => drains - before === 5, 'one drained signal per written frame');
+    for (let i = 0; i < 5000 && session.bufferedAmount === 0; i++) {
+      session.send({ type: 'audio.append', audio: frame });
+      if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    for (let i = 0; i < 50; i++) session.send({ type: 'audio.append', audio: frame });
+    expect(session.bufferedAmount).toBeGreaterThan(0);
+    expect(seen).toEqual([]);
+    fake.last.ws.resume();
+    await eventually(() => seen.length > 0 && seen.at(-1) === 0, 'a drained signal with nothing left queued');
     expect(session.bufferedAmount).toBe(0);
     session.close();
-    const afterClose = drains;
+    const afterClose = seen.length;
     session.send({ type: 'audio.append', audio: frame });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(drains).toBe(afterClose);
+    expect(seen.length).toBe(afterClose);
   });
 
   it('announces the catalogue rates and resamples to and from the 24 kHz wire', async () => {

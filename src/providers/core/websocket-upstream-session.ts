@@ -7,6 +7,9 @@ import type { UpstreamEnd, UpstreamHandlers } from '../realtime-provider.js';
 import { endForClose } from './upstream-errors.js';
 import { UpstreamSessionCore } from './upstream-session.js';
 
+/** A write this large may not be taken at once even by an idle socket (net.Socket's own mark is 16 KiB). */
+export const LARGE_WRITE = 16 * 1024;
+
 /** How long a closing provider gets to answer our close frame before the socket is cut. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -55,12 +58,23 @@ export abstract class WebSocketUpstreamSession extends UpstreamSessionCore {
   }
 
   protected sendJson(message: unknown): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message), this.onWritten);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    const text = JSON.stringify(message);
+    this.ws.send(text, this.drainedCallbackFor(text.length));
   }
 
   /** Sends a message the adapter has already serialised (the audio hot path). */
   protected sendSerialized(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text, this.onWritten);
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text, this.drainedCallbackFor(text.length));
+  }
+
+  /**
+   * The drained signal rides only on writes that may leave data queued (backpressure, docs/protocol.md §3.5): a
+   * socket with nothing queued takes a small frame at once, so the write that brings the buffer
+   * back down is always one made while it was not empty, and it carries the signal.
+   */
+  private drainedCallbackFor(length: number): (() => void) | undefined {
+    return this.ws.bufferedAmount > 0 || length >= LARGE_WRITE ? this.onWritten : undefined;
   }
 
   protected pauseTransport(): void {
