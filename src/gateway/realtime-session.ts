@@ -11,7 +11,6 @@ import type { SessionLimits } from '../common/module-settings.js';
 import { CloseCode } from '../errors/close-codes.js';
 import { ErrorCode, type ErrorBody } from '../errors/error-codes.js';
 import type { RealtimeApiError } from '../errors/realtime-api.error.js';
-import type { RealtimeLog } from '../logging/realtime-log.js';
 import type { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { RealtimeProvider, ServerEvent, UpstreamHandlers } from '../providers/realtime-provider.js';
@@ -22,8 +21,9 @@ import { isBase64Text } from '../providers/core/pcm16.js';
 import { audioOfAppendFrame, parseClientFrame } from './client-events.js';
 import { FlowControl } from './flow-control.js';
 import { ResumeBuffer } from './session-resume.js';
-import type { SessionEventsHook, SessionStartedEvent } from './session-events.js';
-import type { CarriedSession } from './session-handover.js';
+import type { SessionStartedEvent } from './session-events.js';
+import { startedEventOf, type CarriedSession } from './session-handover.js';
+import type { SessionReporter } from './session-reporting.js';
 import type { Admission } from './ticket-admission.js';
 import { continueRotatingUpstream, openRotatingUpstream, type RotatingUpstreamSession, type RotationSettings } from './upstream-rotation.js';
 import { addUsage } from './usage-total.js';
@@ -35,13 +35,12 @@ export interface RealtimeSessionDeps {
   /** The catalogue and "is a provider configured", as minting checks them. */
   models: ModelCheckContext;
   providers: ProviderRegistry;
-  events: SessionEventsHook;
   logger: Logger;
   clock: Clock;
-  /** Metrics (a no-op instance when they are off): called with values the session has at hand. */
+  /** The per-frame relay counters (a no-op instance when metrics are off). */
   metrics: RealtimeMetrics;
-  /** The session-end line. */
-  log: RealtimeLog;
+  /** Everything else the outside learns: metrics, the events hook, the session-end line. */
+  reporter: SessionReporter;
   /** Called once when the client socket has closed and everything is released. */
   onClosed(session: RealtimeSession): void;
   /** Called once when the session has started (`session.started` sent). */
@@ -191,7 +190,7 @@ export class RealtimeSession {
       (err: Error) => {
         if (this.state !== 'connecting') return;
         this.deps.logger.warn(`Session ${this.id}: upstream ${provider.name} failed to open: ${err?.message}`);
-        this.deps.metrics.upstreamConnectFailed(provider.name, ErrorCode.UpstreamUnavailable);
+        this.deps.reporter.connectFailed(provider.name, ErrorCode.UpstreamUnavailable);
         this.end(ErrorCode.UpstreamUnavailable, err?.message || 'The upstream could not be reached', CloseCode.Internal);
       },
     );
@@ -202,7 +201,7 @@ export class RealtimeSession {
       onEvent: (event) => this.onUpstreamEvent(event),
       onEnd: (end) => {
         // An upstream that ends before it was ready failed to connect.
-        if (this.state === 'connecting') this.deps.metrics.upstreamConnectFailed(provider.name, end.code);
+        if (this.state === 'connecting') this.deps.reporter.connectFailed(provider.name, end.code);
         this.end(end.code, end.message, end.closeCode);
       },
       // Through `this.flow`: a resumed client gets a new FlowControl.
@@ -223,8 +222,6 @@ export class RealtimeSession {
     this.upstream = this.flow.upstream = upstream;
     this.state = 'active';
     const now = this.deps.clock.now();
-    this.deps.metrics.upstreamConnected(providerName, (now - this.connectStartedAt) / 1000);
-    this.deps.metrics.sessionOpened(providerName, this.model!.id);
     const resumeToken = this.deps.resume?.issueToken(this);
     this.sendJson({
       type: 'session.started',
@@ -242,13 +239,13 @@ export class RealtimeSession {
       model: this.model!.id,
       provider: providerName,
       credential: this.admission.credential,
-      startedAt: new Date(this.deps.clock.now()),
+      startedAt: new Date(now),
       // Backend attribution travels to the hook (and the session-end log) only: never to the
       // provider (open() gets the config alone) nor to the browser.
       ...(this.admission.ticket?.publicId ? { ticketId: this.admission.ticket.publicId } : {}),
       ...(this.admission.ticket?.metadata ? { metadata: this.admission.ticket.metadata } : {}),
     };
-    this.callHook(() => this.deps.events.sessionStarted(this.started!));
+    this.deps.reporter.started(this.started, (now - this.connectStartedAt) / 1000);
     this.deps.onStarted?.(this, this.started);
   }
 
@@ -277,7 +274,7 @@ export class RealtimeSession {
   ): Extract<PreparedConfig, { ok: true }> | undefined {
     const prepared = prepareSessionConfig({ sent, requested, binding: this.admission.ticket, current }, this.deps.models);
     for (const field of prepared.overridden) {
-      this.deps.metrics.fieldLocked(field);
+      this.deps.reporter.fieldLocked(field);
       this.sendError(ErrorCode.FieldLocked, `config.${field} is set by the server and cannot be changed`);
     }
     if (prepared.ok) return prepared;
@@ -330,7 +327,7 @@ export class RealtimeSession {
   }
 
   private onSlowConsumer(side: 'client' | 'upstream'): void {
-    this.deps.metrics.slowConsumer(side);
+    this.deps.reporter.slowConsumer(side);
     this.end(ErrorCode.SlowConsumer, `The ${side} did not keep up with the stream`, CloseCode.Policy);
     // Its buffer is full, so the close handshake cannot complete: cut it now.
     if (side === 'client') this.ws.terminate();
@@ -465,8 +462,7 @@ export class RealtimeSession {
     this.detached = undefined;
     this.deps.clock.clearTimeout(this.graceTimer);
     this.clearTimers();
-    this.deps.metrics.sessionHandedOver(started.provider, started.model);
-    this.deps.logger.log?.(`Session ${this.id}: handed over to another instance (client resume)`);
+    this.deps.reporter.handedOver(started);
     this.deps.onClosed(this);
     return {
       version: 1,
@@ -502,17 +498,7 @@ export class RealtimeSession {
     this.bytesIn = carried.bytesIn;
     this.bytesOut = carried.bytesOut;
     this.usage = carried.usage;
-    this.started = {
-      sessionId: this.id,
-      projectId: carried.projectId,
-      keyId: carried.keyId,
-      model: carried.model,
-      provider: carried.provider,
-      credential: carried.credential,
-      startedAt: new Date(carried.startedAt),
-      ...(carried.ticket?.publicId ? { ticketId: carried.ticket.publicId } : {}),
-      ...(carried.ticket?.metadata ? { metadata: carried.ticket.metadata } : {}),
-    };
+    this.started = startedEventOf(carried);
     this.deps.clock.clearTimeout(this.deadlineTimer);
     this.armDeadline();
     if (!model || !provider) {
@@ -523,7 +509,7 @@ export class RealtimeSession {
     this.model = model;
     this.config = carried.config;
     this.state = 'active';
-    this.deps.metrics.sessionOpened(provider.name, model.id);
+    this.deps.reporter.adopted(this.started);
     this.upstream = this.flow.upstream = continueRotatingUpstream(
       provider,
       // The rotating upstream aborts its own connection attempt when the session closes it.
@@ -549,48 +535,21 @@ export class RealtimeSession {
     this.releaseUpstream();
     this.clearTimers();
     this.deps.clock.clearTimeout(this.closeTimer);
-    const endedAt = this.deps.clock.now();
-    if (this.started) {
-      const durationMs = endedAt - this.started.startedAt.getTime();
-      this.deps.metrics.sessionClosed(this.started.provider, this.started.model, this.endReason, durationMs / 1000);
-      this.callHook(() =>
-        this.deps.events.sessionEnded({
-          ...this.started!,
-          endedAt: new Date(endedAt),
-          durationMs,
-          bytesIn: this.bytesIn,
-          bytesOut: this.bytesOut,
-          endReason: this.endReason,
-          closeCode: this.closeCode,
-          ...(this.usage ? { usage: this.usage } : {}),
-        }),
-      );
-    }
-    this.logEnd(endedAt);
+    this.deps.reporter.ended({
+      started: this.started,
+      requestId: this.admission.requestId,
+      sessionId: this.id,
+      projectId: this.admission.projectId,
+      keyId: this.admission.keyId,
+      openedAt: this.openedAt,
+      endedAt: this.deps.clock.now(),
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      endReason: this.endReason,
+      closeCode: this.closeCode,
+      usage: this.usage,
+    });
     this.deps.onClosed(this);
-  }
-
-  /** The session-end line, for every socket (one that never started has no provider, model or usage). */
-  private logEnd(endedAt: number): void {
-    try {
-      this.deps.log.sessionEnded({
-        requestId: this.admission.requestId,
-        sessionId: this.id,
-        projectId: this.admission.projectId,
-        keyId: this.admission.keyId,
-        model: this.started?.model,
-        provider: this.started?.provider,
-        durationMs: endedAt - (this.started?.startedAt.getTime() ?? this.openedAt),
-        bytesIn: this.bytesIn,
-        bytesOut: this.bytesOut,
-        endReason: this.endReason,
-        closeCode: this.closeCode,
-        usage: this.usage,
-      });
-    } catch (err) {
-      // A host logger that throws must not keep the slot from being freed.
-      this.deps.logger.error(`Session ${this.id}: session-end log failed: ${(err as Error)?.message}`);
-    }
   }
 
   private releaseUpstream(): void {
@@ -607,11 +566,4 @@ export class RealtimeSession {
     this.flow.stop();
   }
 
-  private callHook(call: () => void | Promise<void>): void {
-    try {
-      Promise.resolve(call()).catch((err: Error) => this.deps.logger.error(`Session events hook failed: ${err?.message}`));
-    } catch (err) {
-      this.deps.logger.error(`Session events hook failed: ${(err as Error)?.message}`);
-    }
-  }
 }

@@ -9,6 +9,7 @@
 import type { ConversationTurn } from '../providers/realtime-provider.js';
 import type { SessionConfig } from '../session-config/session-config.js';
 import type { TicketRecord } from '../tickets/ticket.record.js';
+import type { SessionStartedEvent } from './session-events.js';
 
 /** What the rotating upstream carries over to a fresh connection. */
 export interface UpstreamCarry {
@@ -37,6 +38,21 @@ export interface CarriedSession extends UpstreamCarry {
   usage?: Record<string, unknown>;
   /** Events produced while no client socket was attached, as sent, oldest first. */
   buffered: string[];
+}
+
+/** The session-started event the hook was given on the instance the session started on. */
+export function startedEventOf(carried: CarriedSession): SessionStartedEvent {
+  return {
+    sessionId: carried.sessionId,
+    projectId: carried.projectId,
+    keyId: carried.keyId,
+    model: carried.model,
+    provider: carried.provider,
+    credential: carried.credential,
+    startedAt: new Date(carried.startedAt),
+    ...(carried.ticket?.publicId ? { ticketId: carried.ticket.publicId } : {}),
+    ...(carried.ticket?.metadata ? { metadata: carried.ticket.metadata } : {}),
+  };
 }
 
 export function serializeCarried(session: CarriedSession): string {

@@ -20,7 +20,8 @@ import { LiveSessionDirectory, type LiveSession } from '../live-sessions/live-se
 import { ModelCatalogue } from '../session-config/model-catalogue.js';
 import { RealtimeSession, type RealtimeSessionDeps } from './realtime-session.js';
 import { SESSION_CLOCK } from './session-clock.js';
-import { parseCarried, serializeCarried, type CarriedSession } from './session-handover.js';
+import { parseCarried, serializeCarried, startedEventOf, type CarriedSession } from './session-handover.js';
+import { SessionReporter } from './session-reporting.js';
 import { ResumeTokens } from './session-resume.js';
 import { SessionEventsHook } from './session-events.js';
 import { TicketAdmission, type Admission } from './ticket-admission.js';
@@ -71,11 +72,10 @@ export class SessionRegistry implements OnModuleDestroy {
       limits: options.limits,
       models: { catalogue, hasProvider: (modelId) => providers.forModel(modelId) !== undefined },
       providers,
-      events,
       logger: this.logger,
       clock,
       metrics,
-      log: new RealtimeLog(),
+      reporter: new SessionReporter(metrics, events, new RealtimeLog(), this.logger),
       ...(options.limits.resumeGraceSeconds > 0 ? { resume: { issueToken: (s: RealtimeSession) => this.resumeTokens.issue(s) } } : {}),
     };
     this.unsubscribeDrain = drain?.onDrain(() => this.onDrainStarted());
@@ -177,27 +177,21 @@ export class SessionRegistry implements OnModuleDestroy {
    */
   lost(carried: CarriedSession, admission?: Admission): void {
     if (admission) void this.admissions.release(admission);
-    const endedAt = this.deps.clock.now();
     this.logger.warn(`Session ${carried.sessionId}: handed over but its resumed socket could not be served; ended`);
-    const { sessionId, projectId, keyId, model, provider, credential, ticket, bytesIn, bytesOut, usage } = carried;
-    try {
-      void Promise.resolve(
-        this.deps.events.sessionEnded({
-          sessionId, projectId, keyId, model, provider, credential,
-          startedAt: new Date(carried.startedAt),
-          ...(ticket?.publicId ? { ticketId: ticket.publicId } : {}),
-          ...(ticket?.metadata ? { metadata: ticket.metadata } : {}),
-          endedAt: new Date(endedAt),
-          durationMs: endedAt - carried.startedAt,
-          bytesIn, bytesOut,
-          endReason: 'client_closed',
-          closeCode: 1006, // the socket went away without a close frame
-          ...(usage ? { usage } : {}),
-        }),
-      ).catch((err: Error) => this.logger.error(`Session events hook failed: ${err?.message}`));
-    } catch (err) {
-      this.logger.error(`Session events hook failed: ${(err as Error)?.message}`);
-    }
+    this.deps.reporter.ended({
+      started: startedEventOf(carried),
+      requestId: carried.requestId,
+      sessionId: carried.sessionId,
+      projectId: carried.projectId,
+      keyId: carried.keyId,
+      openedAt: carried.openedAt,
+      endedAt: this.deps.clock.now(),
+      bytesIn: carried.bytesIn,
+      bytesOut: carried.bytesOut,
+      endReason: 'client_closed',
+      closeCode: 1006, // the socket went away without a close frame
+      usage: carried.usage,
+    });
   }
 
   /** Another instance's resume asks for this session: give it up once its slot and entry are released. */
