@@ -75,22 +75,22 @@ return value
 `);
 
 /**
- * The upgrade's redemption, atomically: KEYS[1] the ticket key; ARGV[1] now (epoch ms, this
- * instance's clock, as `consume` judges expiry); ARGV[2] the refusal memory (ms); ARGV[3] the
- * upgrade's canonical origin ('' when none). Returns nil (never stored, or forgotten), a tombstone
- * (`replayed` / `expired`), 0 when the ticket is live and lists allowed origins of which this is not
- * one (left in place), or the record, which it has replaced by the tombstone the caller's verdict
- * needs (live: `replayed`; past expiresAt: `expired`). The search for the field name only skips
- * decoding records that cannot have it (JSON escapes the quotes of any such text inside a value).
+ * Lua: the checks of the upgrade's redemption. KEYS[1] the ticket key; ARGV[1] now (epoch ms, this
+ * instance's clock, as `consume` judges expiry); ARGV[3] the upgrade's canonical origin ('' when
+ * none). Returns nil (never stored, or forgotten), a tombstone (`replayed` / `expired`), or 0 when
+ * the ticket is live and lists allowed origins of which this is not one (left in place); else falls
+ * through with `value` (the record, JSON), `record` (decoded), `expiresAt` and `ticketNow`. The
+ * search for the field name only skips decoding records that cannot have it (JSON escapes the
+ * quotes of any such text inside a value).
  */
-const REDEEM = new RedisScript(`
+export const LUA_REDEEM_CHECK = `
 local value = redis.call('GET', KEYS[1])
 if not value then return false end
 if string.sub(value, 1, 1) ~= '{' then return value end
-local now = tonumber(ARGV[1])
+local ticketNow = tonumber(ARGV[1])
 local record = cjson.decode(value)
 local expiresAt = tonumber(record.expiresAt) or 0
-if expiresAt > now and string.find(value, '"allowedOrigins"', 1, true) then
+if expiresAt > ticketNow and string.find(value, '"allowedOrigins"', 1, true) then
   local origins = record['allowedOrigins']
   if type(origins) == 'table' and #origins > 0 then
     local allowed = false
@@ -100,11 +100,23 @@ if expiresAt > now and string.find(value, '"allowedOrigins"', 1, true) then
     if not allowed then return 0 end
   end
 end
+`;
+
+/**
+ * Lua, after LUA_REDEEM_CHECK: spends the ticket, replacing the record by the tombstone the
+ * caller's verdict needs (live: `replayed`; past expiresAt: `expired`), living until ARGV[2] (the
+ * refusal memory, ms) past the ticket's expiry.
+ */
+export const LUA_REDEEM_TAKE = `
 local tombstone = 'expired'
-if expiresAt > now then tombstone = 'replayed' end
-local ttl = math.floor(expiresAt + tonumber(ARGV[2]) - now)
+if expiresAt > ticketNow then tombstone = 'replayed' end
+local ttl = math.floor(expiresAt + tonumber(ARGV[2]) - ticketNow)
 if ttl < 1 then ttl = 1 end
 redis.call('SET', KEYS[1], tombstone, 'PX', ttl)
+`;
+
+/** The upgrade's redemption, atomically: the checks, then the record (which it has spent). */
+const REDEEM = new RedisScript(`${LUA_REDEEM_CHECK}${LUA_REDEEM_TAKE}
 return value
 `);
 
@@ -298,17 +310,44 @@ export class RedisTicketRepository extends TicketRepository {
   }
 
   override async redeem(id: string, origin?: string): Promise<TicketRedemption> {
+    const { keys, args, now } = this.redemptionScriptInput(id, origin);
+    const { taken, ...redemption } = this.redemptionOf(await REDEEM.run(this.client, keys, args), now);
+    if (taken) this.noLongerOutstanding(taken.projectId, id);
+    return redemption;
+  }
+
+  /**
+   * KEYS and ARGV[1..3] of LUA_REDEEM_CHECK / LUA_REDEEM_TAKE, and the clock reading they carry:
+   * for REDEEM, and for the gateway's one-round-trip redemption (gateway/redis-redemption.ts).
+   */
+  redemptionScriptInput(id: string, origin: string | undefined): { keys: string[]; args: [number, number, string]; now: number } {
     const now = this.now();
-    const value = await REDEEM.run(this.client, [this.keyOf(id)], [now, this.refusalMemoryMs, origin ?? '']);
+    return { keys: [this.keyOf(id)], args: [now, this.refusalMemoryMs, origin ?? ''], now };
+  }
+
+  /**
+   * What a redemption script's reply means: LUA_REDEEM_CHECK's refusals, or the record it took
+   * (`taken`), which is the ticket while it was live at `now`. Counts an expired, never redeemed one.
+   */
+  redemptionOf(value: unknown, now: number): TicketRedemption & { taken?: TicketRecord } {
     if (value === null || value === undefined) return { refused: 'unknown' };
     if (value === 0) return { refused: 'origin_not_allowed' };
     const text = String(value);
     if (text === 'replayed' || text === 'expired') return { refused: text };
-    const ticket = JSON.parse(text) as TicketRecord;
-    this.noLongerOutstanding(ticket.projectId, id);
-    if (ticket.expiresAt > now) return { ticket };
+    const taken = JSON.parse(text) as TicketRecord;
+    if (taken.expiresAt > now) return { ticket: taken, taken };
     this.onExpiredUnredeemed?.(1);
-    return { refused: 'expired' };
+    return { refused: 'expired', taken };
+  }
+
+  /** The client the tickets live on. */
+  get redisClient(): RedisClient {
+    return this.client;
+  }
+
+  /** Whether the client is a Redis Cluster client (one key per command, see the file's head). */
+  get onCluster(): boolean {
+    return this.cluster;
   }
 
   /** PING within the command timeout: throws when Redis does not answer PONG in time (readiness). */
