@@ -123,13 +123,14 @@ const providers: Provider[] = [
     useFactory: (options: RealtimeSessionsModuleOptions) => options.clock ?? systemClock,
   },
   {
-    // Counters on the module's Redis connection when there is one (shared by every instance).
+    // Counters in this instance's memory; on the module's Redis connection (one budget for every
+    // instance, one more round trip per mint and upgrade) only with `redis.sharedRateLimits`.
     provide: RateLimits,
     inject: [REALTIME_SESSIONS_MODULE_OPTIONS, RESOLVED_OPTIONS, RedisConnection],
     useFactory: (options: RealtimeSessionsModuleOptions, resolved: ResolvedRealtimeSessionsOptions, redis: RedisConnection | null) =>
       new RateLimits(
         resolved.limits,
-        redis ? { kind: 'redis', client: redis.client, keyPrefix: redis.options.keyPrefix } : { kind: 'memory' },
+        redis?.options.sharedRateLimits ? { kind: 'redis', client: redis.client, keyPrefix: redis.options.keyPrefix } : { kind: 'memory' },
         options.clientIp,
       ),
   },

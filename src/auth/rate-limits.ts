@@ -1,9 +1,11 @@
 // Abuse limits on who may knock how often: mints per API key per second and WebSocket upgrade
 // attempts per client IP per second, each answered 429 `rate_limited` with `Retry-After`. Counting is
-// rate-limiter-flexible's fixed one-second window, in memory on one instance, or on the module's
-// Redis connection when `redis` is configured, so every instance draws from the same budget.
+// rate-limiter-flexible's fixed one-second window in this instance's memory; on the module's Redis
+// connection (every instance draws from one budget) only with `redis.sharedRateLimits`. They are
+// flood shields, not quotas: counted locally, they add no Redis round trip to a mint or an upgrade
+// and a flood costs Redis nothing (README "Security: abuse limits and faults").
 //
-// When Redis cannot be reached, each instance falls back to counting in its own memory (the
+// On Redis, when it cannot be reached, each instance falls back to counting in its own memory (the
 // library's insurance limiter) rather than refusing everything: throttling is a shield against
 // floods, not an access decision, and the requests it lets through still need the ticket store,
 // which fails closed on its own.

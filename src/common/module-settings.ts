@@ -20,9 +20,9 @@ export interface SessionLimits {
   highWaterMarkBytes: number;
   /** A peer that stays over the mark this long is terminated (`slow_consumer`). */
   slowConsumerSeconds: number;
-  /** Mints one API key may make per second → else 429 `rate_limited` with `Retry-After`. */
+  /** Mints one API key may make per second, per instance (see `redis.sharedRateLimits`) → else 429 `rate_limited` with `Retry-After`. */
   mintsPerKeyPerSecond: number;
-  /** Upgrade attempts on /v3/realtime one client IP may make per second → else 429 `rate_limited`. */
+  /** Upgrade attempts on /v3/realtime one client IP may make per second, per instance → else 429 `rate_limited`. */
   upgradesPerIpPerSecond: number;
   /** Minted, not yet redeemed, unexpired tickets one project may hold → else 429 `too_many_outstanding_tickets`. */
   maxOutstandingTicketsPerProject: number;

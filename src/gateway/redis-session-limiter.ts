@@ -28,15 +28,28 @@ local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
 `;
 
+/**
+ * Lua: admission to a lease set, for ACQUIRE and for the gateway's one-round-trip redemption
+ * (gateway/redis-redemption.ts). Expects `now` (the server's clock, ms) and `leases` (the set's key),
+ * `session` (the session id), `max` and `ttl` (ms), and a local `admitted` = 0, which it sets to 1
+ * when the session is admitted or already held (at the limit it writes nothing).
+ */
+export const LUA_ADMIT_LEASE = `
+redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+if redis.call('ZSCORE', leases, session) or redis.call('ZCARD', leases) < max then
+  redis.call('ZADD', leases, now + ttl, session)
+  local last = redis.call('ZRANGE', leases, -1, -1, 'WITHSCORES')
+  if last[2] then redis.call('PEXPIREAT', leases, last[2]) end
+  admitted = 1
+end
+`;
+
 /** KEYS[1] lease set; ARGV: session id, max, ttl ms. 1 = admitted (or already held), 0 = at the limit. */
 const ACQUIRE = new RedisScript(`${LUA_SERVER_NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-${EXPIRE_WITH_LAST_LEASE}
-return 1
+local leases, session, max, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local admitted = 0
+${LUA_ADMIT_LEASE}
+return admitted
 `);
 
 /**
@@ -90,13 +103,30 @@ export class RedisSessionLimiter extends SessionLimiter implements OnApplication
   async acquire(projectId: string, sessionId: string, max: number): Promise<boolean> {
     // If this times out after Redis did add the lease, nobody refreshes it: it expires within one TTL.
     const admitted = (await ACQUIRE.run(this.client, [this.keyOf(projectId)], [sessionId, max, this.leaseTtlMs])) === 1;
-    if (admitted && !this.closed) {
-      const sessions = this.held.get(projectId) ?? new Set<string>();
-      sessions.add(sessionId);
-      this.held.set(projectId, sessions);
-      this.refreshLoop.start();
-    }
+    if (admitted) this.hold(projectId, sessionId);
     return admitted;
+  }
+
+  /**
+   * Keeps refreshing a lease this instance took, here or in another script on this limiter's
+   * client (the one-round-trip redemption, gateway/redis-redemption.ts), until `release`.
+   */
+  hold(projectId: string, sessionId: string): void {
+    if (this.closed) return;
+    const sessions = this.held.get(projectId) ?? new Set<string>();
+    sessions.add(sessionId);
+    this.held.set(projectId, sessions);
+    this.refreshLoop.start();
+  }
+
+  /** The client the leases live on (the one-round-trip redemption runs there too). */
+  get redisClient(): RedisClient {
+    return this.client;
+  }
+
+  /** Lifetime of a lease (ms). */
+  get leaseTtl(): number {
+    return this.leaseTtlMs;
   }
 
   async release(projectId: string, sessionId: string): Promise<void> {

@@ -2,6 +2,9 @@
 // the deployment's allowed origins → credential (bearer runtime key, then `opper-ticket.<secret>`
 // subprotocol, then `?ticket=`) → atomic redemption, from an origin the ticket allows (a wrong
 // origin leaves the ticket unspent) → the minting key still active → a per-project slot lease.
+// With the module's own Redis stores on one Redis or Sentinel, the redemption and the lease are one
+// script, one round trip (redis-redemption.ts), and the key is checked after it (a revoked key's
+// lease is given back); otherwise, two round trips in the order above.
 // The lease id is the session's one id: the same `sess_…` in the limiter, `session.started`, the events hook and logs.
 import type { IncomingMessage } from 'node:http';
 import { HttpStatus, Inject, Injectable, Logger, Optional } from '@nestjs/common';
@@ -20,6 +23,7 @@ import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ticketIdOf } from '../tickets/ticket-secret.js';
 import type { TicketRecord } from '../tickets/ticket.record.js';
 import { TicketRepository, type TicketRedemption } from '../tickets/ticket.repository.js';
+import { RedisRedemption, type LeasedRedemption } from './redis-redemption.js';
 import { SessionLimiter } from './session-limiter.js';
 import { offeredProtocols, TICKET_PROTOCOL_PREFIX, ticketProtocolOf } from './subprotocols.js';
 
@@ -88,6 +92,8 @@ function ticketFromQuery(url: string | undefined): string | undefined {
 export class TicketAdmission {
   private readonly logger = new Logger(TicketAdmission.name);
   private readonly log = new RealtimeLog();
+  /** Redemption and lease in one round trip, when the stores allow it. */
+  private readonly oneTrip: RedisRedemption | undefined;
 
   constructor(
     private readonly authenticator: ApiKeyAuthenticator,
@@ -97,7 +103,9 @@ export class TicketAdmission {
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedRealtimeSessionsOptions,
     private readonly metrics: RealtimeMetrics,
     @Optional() private readonly drain?: DrainState,
-  ) {}
+  ) {
+    this.oneTrip = RedisRedemption.for(tickets, limiter);
+  }
 
   /**
    * Resolves the admission, or throws a RealtimeApiError (401 / 503) to answer before any 101.
@@ -108,10 +116,10 @@ export class TicketAdmission {
     const trail: AdmissionTrail = {};
     try {
       this.assertNotDraining();
-      const identity = await this.identify(req, trail);
-      Object.assign(trail, { projectId: identity.projectId, keyId: identity.keyId, credential: identity.credential });
       const sessionId = newSessionId();
-      const overLimit = !(await this.lease(identity.projectId, sessionId));
+      const { leased, ...identity } = await this.identify(req, trail, sessionId);
+      Object.assign(trail, { projectId: identity.projectId, keyId: identity.keyId, credential: identity.credential });
+      const overLimit = !(leased ?? (await this.lease(identity.projectId, sessionId)));
       trail.outcome = overLimit ? 'limit_reached' : 'ok';
       return { ...identity, sessionId, overLimit, requestId };
     } catch (err) {
@@ -147,7 +155,7 @@ export class TicketAdmission {
   }
 
   /** Frees the slot of an admission (a no-op for one over the limit, which holds none). Never rejects. */
-  release(admission: Admission): Promise<void> {
+  release(admission: Pick<Admission, 'projectId' | 'sessionId' | 'overLimit'>): Promise<void> {
     if (admission.overLimit) return Promise.resolve();
     return this.limiter.release(admission.projectId, admission.sessionId).catch((err: Error) => {
       this.logger.warn(`Session ${admission.sessionId}: limiter release failed: ${err?.message}`);
@@ -180,7 +188,8 @@ export class TicketAdmission {
     return origin;
   }
 
-  private async identify(req: IncomingMessage, trail: AdmissionTrail): Promise<Omit<Admission, 'sessionId' | 'overLimit'>> {
+  /** Who opened the socket; `leased` when the redemption took the session's lease already (one round trip). */
+  private async identify(req: IncomingMessage, trail: AdmissionTrail, sessionId: string): Promise<Omit<Admission, 'sessionId' | 'overLimit'> & { leased?: boolean }> {
     const origin = this.checkDeploymentOrigin(req);
     if (req.headers.authorization !== undefined) {
       trail.credential = 'api_key';
@@ -197,22 +206,23 @@ export class TicketAdmission {
       );
     }
     trail.credential = 'ticket';
-    const ticket = await this.redeem(secret, origin ?? undefined, trail);
-    return { projectId: ticket.projectId, keyId: ticket.keyId, credential: 'ticket', ticket };
+    const { ticket, leased } = await this.redeem(secret, origin ?? undefined, trail, sessionId);
+    return { projectId: ticket.projectId, keyId: ticket.keyId, credential: 'ticket', ticket, leased };
   }
 
   /**
    * Consumes the ticket atomically: exactly one upgrade wins, replays get 401. A ticket bound to
    * origins is taken only from one of them; from any other it stays unspent and the upgrade gets 403.
    */
-  private async redeem(secret: string, origin: string | undefined, trail: AdmissionTrail): Promise<TicketRecord> {
-    let redemption: TicketRedemption;
+  private async redeem(secret: string, origin: string | undefined, trail: AdmissionTrail, sessionId: string): Promise<{ ticket: TicketRecord; leased?: boolean }> {
+    let redemption: TicketRedemption | LeasedRedemption;
     try {
       const id = ticketIdOf(secret);
       // A store given as a plain object (not extending TicketRepository) has no `redeem`: it gets
       // the default's behaviour (refusals all `unknown`, the origin checked after taking the ticket).
-      redemption =
-        typeof this.tickets.redeem === 'function'
+      redemption = this.oneTrip
+        ? await this.oneTrip.redeem(id, origin, sessionId, this.options.limits.maxSessionsPerProject)
+        : typeof this.tickets.redeem === 'function'
           ? await this.tickets.redeem(id, origin)
           : await TicketRepository.prototype.redeem.call(this.tickets, id, origin);
     } catch (err) {
@@ -226,18 +236,21 @@ export class TicketAdmission {
       throw new RealtimeApiError(HttpStatus.UNAUTHORIZED, ErrorCode.InvalidTicket, 'Invalid ticket: unknown, expired or already used');
     }
     const ticket = redemption.ticket;
+    const leased = 'leased' in redemption ? (redemption as { leased: boolean }).leased : undefined;
     Object.assign(trail, { projectId: ticket.projectId, keyId: ticket.keyId, waitedSeconds: (Date.now() - ticket.createdAt) / 1000 });
     let active: boolean;
     try {
       active = await this.verifier.isKeyActive(ticket.keyId);
     } catch (err) {
       this.logger.error(`API-key verifier failed: ${(err as Error)?.message ?? String(err)}`);
+      if (leased) this.release({ projectId: ticket.projectId, sessionId, overLimit: false });
       throw new RealtimeApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.AuthUnavailable, 'API keys cannot be verified right now; try again later');
     }
     if (!active) {
+      if (leased) this.release({ projectId: ticket.projectId, sessionId, overLimit: false });
       throw new RealtimeApiError(HttpStatus.UNAUTHORIZED, ErrorCode.KeyRevoked, 'The API key that minted this ticket was revoked');
     }
-    return ticket;
+    return { ticket, leased };
   }
 
   /** Takes a per-project slot under the session's id; false at the limit, a 503 when the store is down. */

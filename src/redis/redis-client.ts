@@ -29,3 +29,11 @@ export function isRedisClient(value: unknown): value is RedisClient {
     typeof (value as RedisClient).quit === 'function'
   );
 }
+
+/**
+ * Whether the client is a Redis Cluster client (ioredis `Cluster` sets `isCluster`). On a cluster a
+ * script may only touch keys of one slot, so the stores keep their one-key-per-command forms there.
+ */
+export function isClusterClient(client: RedisClient): boolean {
+  return (client as { isCluster?: unknown }).isCluster === true;
+}

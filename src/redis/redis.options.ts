@@ -30,6 +30,12 @@ export interface RealtimeRedisOptions {
    * Default 30 000 ms.
    */
   sessionLeaseTtlMs?: number;
+  /**
+   * Count the rate limits (`limits.mintsPerKeyPerSecond`, `limits.upgradesPerIpPerSecond`) on Redis,
+   * so that every instance draws from one budget, at the cost of one more Redis round trip per mint
+   * and per upgrade. Default false: each instance counts in its own memory (see README "Security").
+   */
+  sharedRateLimits?: boolean;
 }
 
 /** The `redis` option: a URL, an ioredis client you own, or connection options. */
@@ -50,6 +56,7 @@ export interface ResolvedRedisOptions {
   commandTimeoutMs: number;
   connectTimeoutMs: number;
   sessionLeaseTtlMs: number;
+  sharedRateLimits: boolean;
 }
 
 export function resolveRedisOptions(config: RealtimeRedisConfig): ResolvedRedisOptions {
@@ -79,6 +86,7 @@ export function resolveRedisOptions(config: RealtimeRedisConfig): ResolvedRedisO
     commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs, DEFAULT_REDIS_COMMAND_TIMEOUT_MS),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_REDIS_CONNECT_TIMEOUT_MS),
     sessionLeaseTtlMs: positive('sessionLeaseTtlMs', options.sessionLeaseTtlMs, DEFAULT_SESSION_LEASE_TTL_MS),
+    sharedRateLimits: options.sharedRateLimits === true,
   };
 }
 

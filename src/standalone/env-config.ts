@@ -77,6 +77,7 @@ export function parseRedis(env: NodeJS.ProcessEnv): RealtimeRedisOptions | undef
     keyPrefix: env.REDIS_KEY_PREFIX?.trim() || DEFAULT_REDIS_KEY_PREFIX,
     commandTimeoutMs: parseInteger('REDIS_COMMAND_TIMEOUT_MS', env.REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, 10, 60_000),
     sessionLeaseTtlMs: parseInteger('REDIS_SESSION_LEASE_TTL_MS', env.REDIS_SESSION_LEASE_TTL_MS, DEFAULT_SESSION_LEASE_TTL_MS, 500, 3_600_000),
+    sharedRateLimits: parseBoolean('REDIS_SHARED_RATE_LIMITS', env.REDIS_SHARED_RATE_LIMITS, false),
   };
 }
 

@@ -14,13 +14,17 @@
 // Idempotency-Key>` → the encrypted mint response.
 //
 // The outstanding-ticket cap: each project has a sorted set `<prefix>outstanding:<project>` of its
-// unredeemed ticket ids scored by expiry (the Redis server's clock). Saving reserves a place in it
-// with one script (drop expired, count, add) sent in the same round trip as the ticket's SET;
-// redemption removes the id. Should a removal be lost (Redis unreachable right after a redemption),
-// the id still counts until its ticket's expiry: the cap errs on the side of refusing.
-// Every command touches one key, so Redis Cluster works too.
+// unredeemed ticket ids scored by expiry (the Redis server's clock); redemption removes the id.
+// Should a removal be lost (Redis unreachable right after a redemption), the id still counts until
+// its ticket's expiry: the cap errs on the side of refusing.
+//
+// A mint is one round trip: one script (MINT) reserves the place in the outstanding set (drop
+// expired, count, add), stores the ticket and its public-id index, or stores nothing. On Redis
+// Cluster, where a script may only touch one slot and these keys are spread over the slots, every
+// command touches one key instead: the reservation script and the ticket's SET in one round trip,
+// then the index's SET (two round trips).
 import { Logger } from '@nestjs/common';
-import type { RedisClient } from '../redis/redis-client.js';
+import { isClusterClient, type RedisClient } from '../redis/redis-client.js';
 import { pingWithin } from '../redis/redis-ping.js';
 import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX } from '../redis/redis.options.js';
@@ -71,22 +75,22 @@ return value
 `);
 
 /**
- * The upgrade's redemption, atomically: KEYS[1] the ticket key; ARGV[1] now (epoch ms, this
- * instance's clock, as `consume` judges expiry); ARGV[2] the refusal memory (ms); ARGV[3] the
- * upgrade's canonical origin ('' when none). Returns nil (never stored, or forgotten), a tombstone
- * (`replayed` / `expired`), 0 when the ticket is live and lists allowed origins of which this is not
- * one (left in place), or the record, which it has replaced by the tombstone the caller's verdict
- * needs (live: `replayed`; past expiresAt: `expired`). The search for the field name only skips
- * decoding records that cannot have it (JSON escapes the quotes of any such text inside a value).
+ * Lua: the checks of the upgrade's redemption. KEYS[1] the ticket key; ARGV[1] now (epoch ms, this
+ * instance's clock, as `consume` judges expiry); ARGV[3] the upgrade's canonical origin ('' when
+ * none). Returns nil (never stored, or forgotten), a tombstone (`replayed` / `expired`), or 0 when
+ * the ticket is live and lists allowed origins of which this is not one (left in place); else falls
+ * through with `value` (the record, JSON), `record` (decoded), `expiresAt` and `ticketNow`. The
+ * search for the field name only skips decoding records that cannot have it (JSON escapes the
+ * quotes of any such text inside a value).
  */
-const REDEEM = new RedisScript(`
+export const LUA_REDEEM_CHECK = `
 local value = redis.call('GET', KEYS[1])
 if not value then return false end
 if string.sub(value, 1, 1) ~= '{' then return value end
-local now = tonumber(ARGV[1])
+local ticketNow = tonumber(ARGV[1])
 local record = cjson.decode(value)
 local expiresAt = tonumber(record.expiresAt) or 0
-if expiresAt > now and string.find(value, '"allowedOrigins"', 1, true) then
+if expiresAt > ticketNow and string.find(value, '"allowedOrigins"', 1, true) then
   local origins = record['allowedOrigins']
   if type(origins) == 'table' and #origins > 0 then
     local allowed = false
@@ -96,11 +100,23 @@ if expiresAt > now and string.find(value, '"allowedOrigins"', 1, true) then
     if not allowed then return 0 end
   end
 end
+`;
+
+/**
+ * Lua, after LUA_REDEEM_CHECK: spends the ticket, replacing the record by the tombstone the
+ * caller's verdict needs (live: `replayed`; past expiresAt: `expired`), living until ARGV[2] (the
+ * refusal memory, ms) past the ticket's expiry.
+ */
+export const LUA_REDEEM_TAKE = `
 local tombstone = 'expired'
-if expiresAt > now then tombstone = 'replayed' end
-local ttl = math.floor(expiresAt + tonumber(ARGV[2]) - now)
+if expiresAt > ticketNow then tombstone = 'replayed' end
+local ttl = math.floor(expiresAt + tonumber(ARGV[2]) - ticketNow)
 if ttl < 1 then ttl = 1 end
 redis.call('SET', KEYS[1], tombstone, 'PX', ttl)
+`;
+
+/** The upgrade's redemption, atomically: the checks, then the record (which it has spent). */
+const REDEEM = new RedisScript(`${LUA_REDEEM_CHECK}${LUA_REDEEM_TAKE}
 return value
 `);
 
@@ -123,6 +139,30 @@ redis.call('PEXPIREAT', KEYS[1], last[2])
 return 1
 `);
 
+/**
+ * A mint, atomically (not on Cluster): KEYS[1] ticket key, KEYS[2] outstanding set, KEYS[3] public-id
+ * index key (absent for a record without a public id); ARGV[1] the record (JSON), ARGV[2] the ticket
+ * key's lifetime (ms, the refusal memory included), ARGV[3] the ticket's lifetime (ms), ARGV[4] the
+ * cap ('' for none), ARGV[5] the ticket id, ARGV[6] the index entry (JSON). 1 = stored; 0 = the
+ * project is full; -1 / -2 = ticket / public id collision. Whatever it refuses, it writes nothing.
+ */
+const MINT = new RedisScript(`${LUA_SERVER_NOW}
+local capped = ARGV[4] ~= ''
+if capped then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return 0 end
+end
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return -2 end
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return -1 end
+if KEYS[3] then redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[3]) end
+if capped then
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[5])
+  local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', KEYS[2], last[2])
+end
+return 1
+`);
+
 export class RedisTicketRepository extends TicketRepository {
   private readonly logger = new Logger(RedisTicketRepository.name);
   private readonly basePrefix: string;
@@ -132,6 +172,8 @@ export class RedisTicketRepository extends TicketRepository {
   private readonly commandTimeoutMs: number;
   private readonly refusalMemoryMs: number;
   private readonly onExpiredUnredeemed: ((count: number) => void) | undefined;
+  /** A Redis Cluster client: one key per command (see the file's head). */
+  private readonly cluster: boolean;
   private strategy: Promise<'getdel' | 'script'> | undefined;
 
   constructor(
@@ -146,6 +188,7 @@ export class RedisTicketRepository extends TicketRepository {
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
     this.refusalMemoryMs = options.refusalMemoryMs ?? DEFAULT_REFUSAL_MEMORY_MS;
     this.onExpiredUnredeemed = options.onExpiredUnredeemed;
+    this.cluster = isClusterClient(client);
     const strategy = options.consumeStrategy ?? 'auto';
     if (strategy !== 'auto') this.strategy = Promise.resolve(strategy);
   }
@@ -174,7 +217,9 @@ export class RedisTicketRepository extends TicketRepository {
     // Redis expires the ticket key (PX) `refusalMemoryMs` after the ticket, so a ticket never
     // redeemed leaves nothing behind, and until then a late redemption is known as `expired`.
     const ttlMs = this.ttlOf(ticket.expiresAt);
-    await this.store(ticket, ttlMs, options.maxOutstandingPerProject);
+    const max = options.maxOutstandingPerProject;
+    if (!this.cluster) return this.mint(ticket, ttlMs, max);
+    await this.store(ticket, ttlMs, max);
     if (ticket.publicId === undefined) return;
     // Written second: if this fails the mint fails (503) and the ticket, never handed out, expires.
     const index = JSON.stringify({ projectId: ticket.projectId, id: ticket.id });
@@ -182,7 +227,19 @@ export class RedisTicketRepository extends TicketRepository {
     if (indexed !== 'OK') throw new Error('ticket public id collision');
   }
 
-  /** The ticket's SET, and with a cap its place in the project's outstanding set, in one round trip. */
+  /** The whole save in one script (MINT), on one Redis or Sentinel. */
+  private async mint(ticket: TicketRecord, ttlMs: number, max: number | undefined): Promise<void> {
+    const keys = [this.keyOf(ticket.id), this.outstandingKeyOf(ticket.projectId)];
+    if (ticket.publicId !== undefined) keys.push(this.publicIdKeyOf(ticket.publicId));
+    const index = ticket.publicId === undefined ? '' : JSON.stringify({ projectId: ticket.projectId, id: ticket.id });
+    const args = [JSON.stringify(ticket), ttlMs + this.refusalMemoryMs, ttlMs, max ?? '', ticket.id, index];
+    const reply = Number(await MINT.run(this.client, keys, args));
+    if (reply === 1) return;
+    if (reply === 0) throw new OutstandingTicketLimitError(ticket.projectId);
+    throw new Error(reply === -2 ? 'ticket public id collision' : 'ticket id collision');
+  }
+
+  /** Cluster: the ticket's SET, and with a cap its place in the project's outstanding set, in one round trip. */
   private async store(ticket: TicketRecord, ttlMs: number, max: number | undefined): Promise<void> {
     const set = this.client.call('SET', this.keyOf(ticket.id), JSON.stringify(ticket), 'PX', ttlMs + this.refusalMemoryMs, 'NX');
     if (max === undefined) {
@@ -253,17 +310,44 @@ export class RedisTicketRepository extends TicketRepository {
   }
 
   override async redeem(id: string, origin?: string): Promise<TicketRedemption> {
+    const { keys, args, now } = this.redemptionScriptInput(id, origin);
+    const { taken, ...redemption } = this.redemptionOf(await REDEEM.run(this.client, keys, args), now);
+    if (taken) this.noLongerOutstanding(taken.projectId, id);
+    return redemption;
+  }
+
+  /**
+   * KEYS and ARGV[1..3] of LUA_REDEEM_CHECK / LUA_REDEEM_TAKE, and the clock reading they carry:
+   * for REDEEM, and for the gateway's one-round-trip redemption (gateway/redis-redemption.ts).
+   */
+  redemptionScriptInput(id: string, origin: string | undefined): { keys: string[]; args: [number, number, string]; now: number } {
     const now = this.now();
-    const value = await REDEEM.run(this.client, [this.keyOf(id)], [now, this.refusalMemoryMs, origin ?? '']);
+    return { keys: [this.keyOf(id)], args: [now, this.refusalMemoryMs, origin ?? ''], now };
+  }
+
+  /**
+   * What a redemption script's reply means: LUA_REDEEM_CHECK's refusals, or the record it took
+   * (`taken`), which is the ticket while it was live at `now`. Counts an expired, never redeemed one.
+   */
+  redemptionOf(value: unknown, now: number): TicketRedemption & { taken?: TicketRecord } {
     if (value === null || value === undefined) return { refused: 'unknown' };
     if (value === 0) return { refused: 'origin_not_allowed' };
     const text = String(value);
     if (text === 'replayed' || text === 'expired') return { refused: text };
-    const ticket = JSON.parse(text) as TicketRecord;
-    this.noLongerOutstanding(ticket.projectId, id);
-    if (ticket.expiresAt > now) return { ticket };
+    const taken = JSON.parse(text) as TicketRecord;
+    if (taken.expiresAt > now) return { ticket: taken, taken };
     this.onExpiredUnredeemed?.(1);
-    return { refused: 'expired' };
+    return { refused: 'expired', taken };
+  }
+
+  /** The client the tickets live on. */
+  get redisClient(): RedisClient {
+    return this.client;
+  }
+
+  /** Whether the client is a Redis Cluster client (one key per command, see the file's head). */
+  get onCluster(): boolean {
+    return this.cluster;
   }
 
   /** PING within the command timeout: throws when Redis does not answer PONG in time (readiness). */

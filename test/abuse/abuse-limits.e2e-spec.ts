@@ -1,13 +1,15 @@
 // Abuse limits (issue 11): mints per API key per second and upgrade attempts per client IP per
 // second answer 429 `rate_limited` with Retry-After; a project holding its limit of unredeemed
 // tickets gets 429 `too_many_outstanding_tickets`. A refused upgrade never burns its ticket. On
-// Redis the budgets and the cap hold across instances, and the cap fails closed (503) when Redis is down.
+// Redis the cap holds across instances and fails closed (503) when Redis is down; the rate budgets
+// are per instance unless `redis.sharedRateLimits` puts them on Redis too.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RealtimeSessionsModule, type RealtimeSessionsModuleOptions, type SessionLimits } from '../../src/index.js';
 import { createHttpApp, PLATFORMS, withHttpApp, type HttpApp, type Platform } from '../helpers/http-app.js';
 import { expectError, expectMinted, request } from '../helpers/mint-client.js';
 import { RUNTIME_KEY } from '../helpers/realtime-app.js';
 import { describeWithRedisProcess, SILENT_LOGGER, startRedisServer, uniquePrefix, type RedisServer } from '../helpers/redis-server.js';
+import { RedisConnection } from '../../src/redis/redis-connection.js';
 import { connect, mintTicket, sleep } from '../helpers/ws-client.js';
 
 const OTHER_KEY = { key: 'rtk-test-runtime-key-b', projectId: 'proj_b', keyId: 'key_b' };
@@ -125,13 +127,13 @@ describeWithRedisProcess('abuse limits shared through Redis', () => {
     await server?.close();
   });
 
-  async function twoInstances(limits: Partial<SessionLimits>): Promise<[HttpApp, HttpApp]> {
-    const redis = { url: server.url, keyPrefix: uniquePrefix('abuse'), commandTimeoutMs: 300 };
+  async function twoInstances(limits: Partial<SessionLimits>, sharedRateLimits = false, keyPrefix = uniquePrefix('abuse')): Promise<[HttpApp, HttpApp]> {
+    const redis = { url: server.url, keyPrefix, commandTimeoutMs: 300, sharedRateLimits };
     return [await startApp('express', limits, { redis }), await startApp('fastify', limits, { redis })];
   }
 
-  it('one mint budget per key across instances', async () => {
-    const [a, b] = await twoInstances({ mintsPerKeyPerSecond: 2 });
+  it('one mint budget per key across instances with redis.sharedRateLimits', async () => {
+    const [a, b] = await twoInstances({ mintsPerKeyPerSecond: 2 }, true);
     try {
       await freshWindow();
       const results = [await mint(a.baseUrl), await mint(b.baseUrl), await mint(a.baseUrl), await mint(b.baseUrl)];
@@ -139,6 +141,39 @@ describeWithRedisProcess('abuse limits shared through Redis', () => {
       expect(results[3].headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('by default each instance counts its own rates in memory: the budgets are per instance, and Redis holds no counter', async () => {
+    const keyPrefix = uniquePrefix('abuse');
+    const [a, b] = await twoInstances({ mintsPerKeyPerSecond: 2 }, false, keyPrefix);
+    const [c, d] = await twoInstances({ upgradesPerIpPerSecond: 2 }, false, keyPrefix);
+    try {
+      await freshWindow();
+      const mints = [await mint(a.baseUrl), await mint(b.baseUrl), await mint(a.baseUrl), await mint(b.baseUrl), await mint(a.baseUrl)];
+      expect(mints.map((r) => r.status)).toEqual([200, 200, 200, 200, 429]);
+
+      const tickets = await Promise.all([0, 1, 2, 3, 4].map(() => mintTicket(c.baseUrl, LOOPBACK)));
+      await freshWindow();
+      // Two upgrades per instance pass; a third on the same instance is refused.
+      const outcomes = [];
+      for (const [i, ticket] of tickets.entries()) {
+        const client = connect(i % 2 === 1 ? d.baseUrl : c.baseUrl, { ticket });
+        outcomes.push(await client.outcome);
+        await client.close();
+      }
+      expect(outcomes.map((o) => o.kind)).toEqual(['open', 'open', 'open', 'open', 'rejected']);
+      expect(outcomes[4]).toMatchObject({ status: 429 });
+
+      const probe = await RedisConnection.open({ url: server.url });
+      try {
+        expect(await probe.client.call('KEYS', `${keyPrefix}rl:*`)).toEqual([]);
+        expect(((await probe.client.call('KEYS', `${keyPrefix}*`)) as string[]).length).toBeGreaterThan(0);
+      } finally {
+        await probe.close();
+      }
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close(), d.close()]);
     }
   });
 

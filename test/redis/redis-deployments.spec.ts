@@ -45,6 +45,14 @@ async function checkStores(config: () => RealtimeRedisConfig): Promise<void> {
       expect(taken.filter(Boolean)).toEqual([record]);
     }
     expect(await repos[0].consumeStrategy()).toBe('getdel');
+    // A mint with a public id under the outstanding cap, revoked by its id (one script, or on
+    // Cluster one key per command), and the cap counted across both connections.
+    const indexed = { ...ticket(), publicId: `rt_${keyPrefix.replace(/\W/g, '')}` };
+    await repos[0].save(indexed, { maxOutstandingPerProject: 1 });
+    await expect(repos[1].save(ticket(), { maxOutstandingPerProject: 1 })).rejects.toThrow('too many outstanding tickets');
+    expect(await repos[1].revoke(indexed.publicId, 'proj_a')).toBe('revoked');
+    expect(await repos[0].consume(indexed.id)).toBeNull();
+    await repos[1].save(ticket(), { maxOutstandingPerProject: 1 });
 
     const limiters = [new RedisSessionLimiter(one.client, { keyPrefix }), new RedisSessionLimiter(two.client, { keyPrefix })];
     try {
@@ -123,6 +131,19 @@ describeWithRedisProcess('Redis deployments', () => {
     it('finds the master through the sentinel', async () => {
       await checkStores(() => ({ connection: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: sentinel.masterName } }));
     });
+
+    it('serves mint, upgrade and the session limit through the module (one round trip per redemption)', async () => {
+      const redis = { connection: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: sentinel.masterName }, keyPrefix: uniquePrefix('sentinel') };
+      await withRealtimeApp('express', { redis, limits: { maxSessionsPerProject: 1 } }, async (app) => {
+        const holder = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: { model: 'loopback/echo' } }) });
+        await holder.opened();
+        await holder.start({});
+        const refused = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: { model: 'loopback/echo' } }) });
+        await refused.opened();
+        expect(await refused.next('session.terminating')).toMatchObject({ error: { code: 'session_limit_reached' } });
+        await holder.close();
+      });
+    });
   });
 
   describe('Cluster', () => {
@@ -138,6 +159,22 @@ describeWithRedisProcess('Redis deployments', () => {
 
     it('spreads ticket and lease keys over the slots, one key per command', async () => {
       await checkStores(() => ({ cluster: { nodes: cluster.startupNodes } }));
+    });
+
+    it('serves mint, upgrade and the session limit through the module (redeem, then the lease: two round trips)', async () => {
+      const redis = { cluster: { nodes: cluster.startupNodes }, keyPrefix: uniquePrefix('cluster') };
+      await withRealtimeApp('fastify', { redis, limits: { maxSessionsPerProject: 1 } }, async (app) => {
+        const holder = connect(app.baseUrl, { ticket: await mintTicket(app.baseUrl, { config: { model: 'loopback/echo' } }) });
+        await holder.opened();
+        await holder.start({});
+        const ticket = await mintTicket(app.baseUrl, { config: { model: 'loopback/echo' } });
+        const refused = connect(app.baseUrl, { ticket });
+        await refused.opened();
+        expect(await refused.next('session.terminating')).toMatchObject({ error: { code: 'session_limit_reached' } });
+        await holder.close();
+        // Spent at the limit, as on one Redis.
+        expect(await connect(app.baseUrl, { ticket }).outcome).toMatchObject({ kind: 'rejected', status: 401 });
+      });
     });
   });
 });

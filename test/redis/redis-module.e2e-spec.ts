@@ -61,14 +61,13 @@ describeWithRedis('RealtimeSessionsModule with the redis option', () => {
         }
         const allKeys = await keysUnder(inspect, prefix);
         // One record per ticket; one index entry per public id (to revoke by it); the project's
-        // outstanding-ticket set (ticket ids) and the key's mint counter.
+        // outstanding-ticket set (ticket ids). No mint counter: rates are counted per instance.
         const keys = allKeys.filter((key) => key.startsWith(`${prefix}ticket:`));
         expect(keys).toEqual(secrets.map((s) => `${prefix}ticket:${ticketIdOf(s)}`).sort());
         const indexKeys = allKeys.filter((key) => key.startsWith(`${prefix}ticket-id:`));
         expect(indexKeys).toEqual(ids.map((id) => `${prefix}ticket-id:${id}`).sort());
         expect(allKeys.filter((key) => !keys.includes(key) && !indexKeys.includes(key))).toEqual([
           `${prefix}outstanding:${RUNTIME_KEY.projectId}`,
-          `${prefix}rl:mint:${RUNTIME_KEY.keyId}`,
         ]);
         const outstanding = await inspect.zrange(`${prefix}outstanding:${RUNTIME_KEY.projectId}`, '0', '-1');
         expect(outstanding.sort()).toEqual(secrets.map((s) => ticketIdOf(s)).sort());

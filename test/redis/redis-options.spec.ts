@@ -57,7 +57,9 @@ describe('resolveRedisOptions', () => {
       commandTimeoutMs: 1000,
       connectTimeoutMs: 5000,
       sessionLeaseTtlMs: 30_000,
+      sharedRateLimits: false,
     });
+    expect(resolveRedisOptions({ url: 'redis://x', sharedRateLimits: true }).sharedRateLimits).toBe(true);
     const client = new FakeClient();
     expect(resolveRedisOptions(client).client).toBe(client);
     expect(resolveRedisOptions({ connection: { host: 'redis' }, keyPrefix: 'voice:', commandTimeoutMs: 250 })).toMatchObject({
@@ -154,12 +156,13 @@ describe('standalone REDIS_* variables', () => {
     expect(loadStandaloneConfig({ ...base, REDIS_URL: '  ' }).options.redis).toBeUndefined();
   });
 
-  it('reads REDIS_URL, REDIS_KEY_PREFIX, REDIS_COMMAND_TIMEOUT_MS and REDIS_SESSION_LEASE_TTL_MS', () => {
+  it('reads REDIS_URL, REDIS_KEY_PREFIX, REDIS_COMMAND_TIMEOUT_MS, REDIS_SESSION_LEASE_TTL_MS and REDIS_SHARED_RATE_LIMITS', () => {
     expect(loadStandaloneConfig({ ...base, REDIS_URL: 'rediss://redis:6380' }).options.redis).toEqual({
       url: 'rediss://redis:6380',
       keyPrefix: 'realtime:',
       commandTimeoutMs: 1000,
       sessionLeaseTtlMs: 30_000,
+      sharedRateLimits: false,
     });
     expect(
       loadStandaloneConfig({
@@ -168,8 +171,9 @@ describe('standalone REDIS_* variables', () => {
         REDIS_KEY_PREFIX: 'eu1:',
         REDIS_COMMAND_TIMEOUT_MS: '250',
         REDIS_SESSION_LEASE_TTL_MS: '10000',
+        REDIS_SHARED_RATE_LIMITS: 'true',
       }).options.redis,
-    ).toEqual({ url: 'redis://redis:6379/1', keyPrefix: 'eu1:', commandTimeoutMs: 250, sessionLeaseTtlMs: 10_000 });
+    ).toEqual({ url: 'redis://redis:6379/1', keyPrefix: 'eu1:', commandTimeoutMs: 250, sessionLeaseTtlMs: 10_000, sharedRateLimits: true });
   });
 
   it('stops at start on a bad value, naming the variable and never echoing the URL', () => {

@@ -161,6 +161,40 @@ describeWithRedis('RedisTicketRepository', () => {
       expect(repo.keyOf('abc')).toBe('realtime:ticket:abc');
     });
 
+    it('saves ticket, public-id index and outstanding place in one script, or nothing at all', async () => {
+      const prefix = uniquePrefix();
+      const redis = await client();
+      const repo = new RedisTicketRepository(redis, { keyPrefix: prefix, refusalMemoryMs: 0 });
+      await repo.save(ticket({ projectId: 'proj_warm_up' })); // the script is cached from now on
+      const commands: string[] = [];
+      const call = redis.call.bind(redis);
+      redis.call = ((command: string, ...args: never[]) => {
+        commands.push(command);
+        return call(command, ...args);
+      }) as typeof redis.call;
+      try {
+        const first = ticket({ publicId: 'rt_first', expiresAt: Date.now() + 30_000 });
+        await repo.save(first, { maxOutstandingPerProject: 1 });
+        expect(commands).toEqual(['EVALSHA']);
+        expect(JSON.parse((await inspect.get(repo.publicIdKeyOf('rt_first'))) as string)).toEqual({ projectId: 'proj_a', id: first.id });
+        expect(await inspect.pttl(repo.publicIdKeyOf('rt_first'))).toBeGreaterThan(28_000);
+        expect(await inspect.zrange(repo.outstandingKeyOf('proj_a'), '0', '-1')).toEqual([first.id]);
+
+        // Over the cap, or a public id already taken: refused, and nothing is written.
+        const before = await keysUnder(inspect, prefix);
+        const full = ticket({ publicId: 'rt_second' });
+        await expect(repo.save(full, { maxOutstandingPerProject: 1 })).rejects.toThrow('too many outstanding tickets');
+        const taken = ticket({ publicId: 'rt_first' });
+        await expect(repo.save(taken)).rejects.toThrow('ticket public id collision');
+        await expect(repo.save({ ...first, publicId: 'rt_third' })).rejects.toThrow('ticket id collision');
+        expect(await keysUnder(inspect, prefix)).toEqual(before);
+        expect(JSON.parse((await inspect.get(repo.publicIdKeyOf('rt_first'))) as string).id).toBe(first.id);
+        expect(await inspect.zrange(repo.outstandingKeyOf('proj_a'), '0', '-1')).toEqual([first.id]);
+      } finally {
+        redis.call = call;
+      }
+    });
+
     it('refuses to overwrite a stored ticket (SET NX): a collision throws, the first record stays', async () => {
       const prefix = uniquePrefix();
       const repo = new RedisTicketRepository(await client(), { keyPrefix: prefix });
