@@ -26,7 +26,7 @@
 import { Logger } from '@nestjs/common';
 import { isClusterClient, type RedisClient } from '../redis/redis-client.js';
 import { pingWithin } from '../redis/redis-ping.js';
-import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
+import { GET_AND_DELETE, LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX } from '../redis/redis.options.js';
 import type { TicketRecord } from './ticket.record.js';
 import {
@@ -68,11 +68,6 @@ export interface RedisTicketRepositoryOptions {
   onExpiredUnredeemed?: (count: number) => void;
 }
 
-const GET_AND_DELETE = new RedisScript(`
-local value = redis.call('GET', KEYS[1])
-if value then redis.call('DEL', KEYS[1]) end
-return value
-`);
 
 /**
  * Lua: the checks of the upgrade's redemption. KEYS[1] the ticket key; ARGV[1] now (epoch ms, this
