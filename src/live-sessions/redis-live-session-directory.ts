@@ -192,7 +192,8 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     waiter.on('error', () => undefined);
     try {
       if (waiter.status === 'wait') await waiter.connect();
-      const popped = (await waiter.call('BLPOP', reply, (Math.max(1, timeoutMs) / 1000).toFixed(3))) as [string, string] | null;
+      // Whole seconds: fractional BLPOP timeouts need Redis 6.
+      const popped = (await waiter.call('BLPOP', reply, Math.max(1, Math.ceil(timeoutMs / 1000)))) as [string, string] | null;
       const state = popped ? String(popped[1]) : '';
       return state === '' ? undefined : state;
     } finally {
