@@ -22,7 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { RefreshLoop } from '../redis/refresh-loop.js';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { RedisClient } from '../redis/redis-client.js';
+import { isClusterClient, type RedisClient } from '../redis/redis-client.js';
 import { GET_AND_DELETE, LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
 import { DEFAULT_REDIS_KEY_PREFIX, DEFAULT_SESSION_LEASE_TTL_MS } from '../redis/redis.options.js';
 import { LiveSessionDirectory, type LiveSession, type ResumeTarget } from './live-session-directory.js';
@@ -188,12 +188,15 @@ export class RedisLiveSessionDirectory extends LiveSessionDirectory implements O
     const reply = `${this.prefix}handover:${randomBytes(16).toString('hex')}`;
     const receivers = Number(await this.client.call('PUBLISH', this.handOverChannel, JSON.stringify({ projectId: target.projectId, sessionId: target.sessionId, reply })));
     if (receivers === 0) return undefined;
-    const waiter = this.client.duplicate();
+    // Whole seconds: fractional BLPOP timeouts need Redis 6. The waiter's own command and socket
+    // timeouts must outlast the wait (the shared ones are short, to fail closed quickly).
+    const waitSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    const limits = { commandTimeout: waitSeconds * 1000 + 2000, socketTimeout: waitSeconds * 1000 + 2000 };
+    const waiter = isClusterClient(this.client) ? this.client.duplicate([], { redisOptions: limits }) : this.client.duplicate(limits);
     waiter.on('error', () => undefined);
     try {
       if (waiter.status === 'wait') await waiter.connect();
-      // Whole seconds: fractional BLPOP timeouts need Redis 6.
-      const popped = (await waiter.call('BLPOP', reply, Math.max(1, Math.ceil(timeoutMs / 1000)))) as [string, string] | null;
+      const popped = (await waiter.call('BLPOP', reply, waitSeconds)) as [string, string] | null;
       const state = popped ? String(popped[1]) : '';
       return state === '' ? undefined : state;
     } finally {

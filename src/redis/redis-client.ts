@@ -17,7 +17,7 @@ export interface RedisClient {
    * A new client with the same connection options (ioredis `duplicate()`): the live-session
    * directory subscribes to terminations on one, since a subscribed connection runs no other command.
    */
-  duplicate?(): RedisClient;
+  duplicate?(...override: unknown[]): RedisClient;
 }
 
 /** Duck-typing that tells a client apart from connection options. */

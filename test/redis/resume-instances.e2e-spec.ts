@@ -15,7 +15,8 @@ import { RecordingSessionEvents } from '../helpers/fakes.js';
 import { PLATFORMS, type HttpApp, type Platform } from '../helpers/http-app.js';
 import { request } from '../helpers/mint-client.js';
 import { RUNTIME_KEY, startRealtimeApp } from '../helpers/realtime-app.js';
-import { describeWithRedisProcess, startRedisServer, uniquePrefix, type RedisServer } from '../helpers/redis-server.js';
+import { describeWithRedisProcess, inspectionClient, startRedisServer, uniquePrefix, type RedisServer } from '../helpers/redis-server.js';
+import { sha256Hex } from '../../src/common/digest.js';
 import { closeAll, connect, eventually, MARKER_PROTOCOL, openWithTicket, type RealtimeTestClient, type ServerFrame } from '../helpers/ws-client.js';
 
 const MODEL = 'openai/gpt-realtime-2';
@@ -45,10 +46,11 @@ describeWithRedisProcess('client resume across two instances on one Redis', () =
     let a: HttpApp;
     let b: HttpApp;
     let hooks: { a: RecordingSessionEvents; b: RecordingSessionEvents };
+    let prefix = '';
     const clients: RealtimeTestClient[] = [];
 
     const start = async (graceSeconds: number) => {
-      const prefix = uniquePrefix(`resume-${platform}`);
+      prefix = uniquePrefix(`resume-${platform}`);
       hooks = { a: new RecordingSessionEvents(), b: new RecordingSessionEvents() };
       const options = (name: 'a' | 'b') => ({
         apiKeys: [RUNTIME_KEY],
@@ -216,6 +218,28 @@ describeWithRedisProcess('client resume across two instances on one Redis', () =
       expect(elsewhere.status).toBe(401);
       expect(home.ws.readyState).toBe(home.ws.OPEN);
     });
+
+    it('a token whose instance died (nobody answers the hand-over) gets 401 after the hand-over wait', async () => {
+      await start(15);
+      // What an instance that was killed leaves behind: its token record, and nobody running the session.
+      const token = 'rsm_' + 'x'.repeat(43);
+      const admin = await inspectionClient(redis.url);
+      try {
+        await admin.set(`${prefix}resume:${sha256Hex(token)}`, JSON.stringify({ projectId: RUNTIME_KEY.projectId, sessionId: 'sess_ghost', instance: 'instance-gone' }), 'PX', 60_000);
+      } finally {
+        admin.disconnect();
+      }
+      const startedAt = Date.now();
+      const refused = await resume(b, token).rejected();
+      expect(refused.status).toBe(401);
+      expect(refused.json).toMatchObject({ error: { code: 'invalid_resume_token' } });
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(4500);
+      expect(await resumes(b, 'refused')).toBe(1);
+      // Spent all the same: a second try is refused at once.
+      const again = Date.now();
+      expect((await resume(a, token).rejected()).status).toBe(401);
+      expect(Date.now() - again).toBeLessThan(1000);
+    }, 15_000);
 
     it('after the grace window the session is gone on its instance: the hook was called once there, a resume elsewhere gets 401', async () => {
       await start(1);
