@@ -49,13 +49,13 @@ describeWithRedisProcess('client resume across two instances on one Redis', () =
     let prefix = '';
     const clients: RealtimeTestClient[] = [];
 
-    const start = async (graceSeconds: number) => {
+    const start = async (graceSeconds: number, bBaseUrl?: string) => {
       prefix = uniquePrefix(`resume-${platform}`);
       hooks = { a: new RecordingSessionEvents(), b: new RecordingSessionEvents() };
       const options = (name: 'a' | 'b') => ({
         apiKeys: [RUNTIME_KEY],
         redis: { url: redis.url, keyPrefix: prefix },
-        providers: [new OpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.httpUrl })],
+        providers: [new OpenAiProvider({ apiKey: 'sk-test', baseUrl: name === 'b' && bBaseUrl ? bBaseUrl : fake.httpUrl })],
         sessionEvents: hooks[name],
         instanceId: `instance-${name}`,
         limits: { resumeGraceSeconds: graceSeconds },
@@ -217,6 +217,24 @@ describeWithRedisProcess('client resume across two instances on one Redis', () =
       const elsewhere = await resume(b, token).rejected();
       expect(elsewhere.status).toBe(401);
       expect(home.ws.readyState).toBe(home.ws.OPEN);
+    });
+
+    it('a hand-over whose fresh upstream cannot connect ends the session on the new instance: upstream_unavailable, hook once there', async () => {
+      // B reaches the provider at a closed port: its upstream connect is refused.
+      await start(15, 'http://127.0.0.1:9/v1');
+      const client = await openWithTicket(a.baseUrl, TICKET);
+      clients.push(client);
+      const started = await client.start({});
+      client.ws.terminate();
+      await eventually(() => sockets(a) === 0, 'A noticed the drop');
+      const back = resume(b, String(started.resume_token));
+      expect((await back.next('session.resumed')).session_id).toBe(started.session_id);
+      expect(await back.next('session.terminating')).toMatchObject({ error: { code: 'upstream_unavailable' } });
+      expect((await back.closed).code).toBe(1011);
+      await eventually(() => hooks.b.ended.length === 1, 'the session-ended hook on B');
+      expect(hooks.b.ended[0]).toMatchObject({ sessionId: started.session_id, endReason: 'upstream_unavailable', closeCode: 1011 });
+      expect(hooks.a.ended).toHaveLength(0);
+      expect(hooks.a.started).toHaveLength(1);
     });
 
     it('a token whose instance died (nobody answers the hand-over) gets 401 after the hand-over wait', async () => {
