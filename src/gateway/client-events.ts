@@ -11,9 +11,6 @@ export type ParsedClientFrame =
   | { kind: 'event'; event: Exclude<ClientEvent, { type: 'session.update' }> }
   | { kind: 'invalid'; code: ErrorCode; message: string };
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-/** Base64 as audio.append requires it; a string that passes has nothing JSON must escape. */
-export const BASE64_AUDIO = BASE64;
 const IMAGE_DETAILS = new Set(['auto', 'low', 'high']);
 
 function invalid(message: string, code: ErrorCode = ErrorCode.InvalidEvent): ParsedClientFrame {

@@ -15,7 +15,7 @@
 // store or limiter, the gateway keeps two round trips: `redeem`, then `acquire`.
 import type { SessionLimiter } from './session-limiter.js';
 import { RedisSessionLimiter, LUA_ADMIT_LEASE } from './redis-session-limiter.js';
-import { RedisScript } from '../redis/redis-script.js';
+import { LUA_SERVER_NOW, RedisScript } from '../redis/redis-script.js';
 import { LUA_REDEEM_CHECK, LUA_REDEEM_TAKE, RedisTicketRepository } from '../tickets/redis-ticket.repository.js';
 import type { TicketRecord } from '../tickets/ticket.record.js';
 import type { TicketRepository, TicketRefusal } from '../tickets/ticket.repository.js';
@@ -27,13 +27,10 @@ import type { TicketRepository, TicketRefusal } from '../tickets/ticket.reposito
  * are, else `{record, admitted}`: admitted 1 = the lease was added, 0 = the project is at its limit
  * or the ticket had expired (no lease either way).
  */
-const REDEEM_AND_LEASE = new RedisScript(`
-if redis.replicate_commands then redis.replicate_commands() end
+const REDEEM_AND_LEASE = new RedisScript(`${LUA_SERVER_NOW}
 ${LUA_REDEEM_CHECK}
 local admitted = 0
 if expiresAt > ticketNow then
-  local clock = redis.call('TIME')
-  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
   local leases, session, max, ttl = ARGV[4] .. record.projectId, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
   ${LUA_ADMIT_LEASE}
 end

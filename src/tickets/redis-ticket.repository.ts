@@ -68,7 +68,6 @@ export interface RedisTicketRepositoryOptions {
   onExpiredUnredeemed?: (count: number) => void;
 }
 
-
 /**
  * Lua: the checks of the upgrade's redemption. KEYS[1] the ticket key; ARGV[1] now (epoch ms, this
  * instance's clock, as `consume` judges expiry); ARGV[3] the upgrade's canonical origin ('' when

@@ -30,7 +30,8 @@ export function isPaddedBase64(base64: string): boolean {
   return padding < 0 || base64.length - padding <= 2 && /^={1,2}$/.test(base64.slice(padding));
 }
 
-const PADDED_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Base64 as `audio.append` requires it (with a length that is a multiple of 4); nothing in it needs escaping in JSON. */
+export const PADDED_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Scratch for isBase64Text's round trip (one per process; used synchronously, never kept). */
 const scratch = Buffer.allocUnsafe(48 * 1024);
 const SCRATCH_CHARS = (scratch.length / 3) * 4;
